@@ -1,0 +1,38 @@
+"""Test Flask applications with unittest-style test cases.
+
+.. code-block:: python
+
+    from flask_testcase import TestCase
+
+    class HomeTests(TestCase):
+        def create_app(self):
+            return create_app("testing")
+
+        def test_home(self):
+            self.assert200(self.client.get("/"))
+"""
+
+from __future__ import annotations
+
+from .assertions import ContextVariableDoesNotExist
+from .capture import (
+    FlashedMessage,
+    RenderedTemplate,
+    record_flashed_messages,
+    record_templates,
+    silence_templates,
+)
+from .case import TestCase, isolated_client_class
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ContextVariableDoesNotExist",
+    "FlashedMessage",
+    "RenderedTemplate",
+    "TestCase",
+    "isolated_client_class",
+    "record_flashed_messages",
+    "record_templates",
+    "silence_templates",
+]

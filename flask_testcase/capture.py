@@ -1,0 +1,151 @@
+"""Record what an application renders and flashes, through Flask's blinker signals.
+
+Each recorder is a context manager that connects one receiver with ``sender=app`` (so
+two applications under test never see each other's events), yields the list it
+appends to, and disconnects in ``finally`` whatever happens in the block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import typing as t
+
+import flask
+from flask import message_flashed, template_rendered
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import jinja2
+
+__all__ = [
+    "FlashedMessage",
+    "RenderedTemplate",
+    "record_flashed_messages",
+    "record_templates",
+    "silence_templates",
+]
+
+
+class RenderedTemplate(t.NamedTuple):
+    """One template render seen through :data:`flask.template_rendered`.
+
+    It unpacks like Flask-Testing's ``(template, context)`` pairs.
+    """
+
+    #: The :class:`jinja2.Template` that was rendered.
+    template: jinja2.Template
+    #: The context the template was rendered with, as Flask passed it to the signal
+    #: (view arguments plus what context processors add).
+    context: dict[str, t.Any]
+
+    @property
+    def name(self) -> str | None:
+        """The template's name (``None`` for :func:`flask.render_template_string`)."""
+        return self.template.name
+
+    def __repr__(self) -> str:
+        keys = ", ".join(sorted(k for k in self.context if not k.startswith("_")))
+        return f"<RenderedTemplate {self.name!r} context keys: {keys}>"
+
+
+class FlashedMessage(t.NamedTuple):
+    """One :func:`flask.flash` call seen through :data:`flask.message_flashed`."""
+
+    #: The message, as passed to :func:`flask.flash`.
+    message: t.Any
+    #: The category, ``"message"`` unless the view gave another.
+    category: str
+
+
+@contextlib.contextmanager
+def record_templates(app: flask.Flask) -> Iterator[list[RenderedTemplate]]:
+    """Record every template ``app`` renders inside the block, in order.
+
+    .. code-block:: python
+
+        with record_templates(app) as templates:
+            client.get("/")
+        assert [t.name for t in templates] == ["index.html"]
+
+    :param app: the application whose renders are recorded; renders by any other
+        application are ignored.
+    """
+    recorded: list[RenderedTemplate] = []
+
+    def receiver(
+        sender: flask.Flask, template: jinja2.Template, context: dict[str, t.Any], **extra: t.Any
+    ) -> None:
+        recorded.append(RenderedTemplate(template, context))
+
+    # weak=False: the receiver is a closure that only this frame refers to, and a
+    # weak reference could vanish while the block still runs.
+    template_rendered.connect(receiver, sender=app, weak=False)
+    try:
+        yield recorded
+    finally:
+        template_rendered.disconnect(receiver, sender=app)
+
+
+@contextlib.contextmanager
+def record_flashed_messages(app: flask.Flask) -> Iterator[list[FlashedMessage]]:
+    """Record every message ``app`` flashes inside the block, in order.
+
+    :param app: the application whose :func:`flask.flash` calls are recorded.
+    """
+    recorded: list[FlashedMessage] = []
+
+    def receiver(sender: flask.Flask, message: t.Any, category: str, **extra: t.Any) -> None:
+        recorded.append(FlashedMessage(message, category))
+
+    message_flashed.connect(receiver, sender=app, weak=False)
+    try:
+        yield recorded
+    finally:
+        message_flashed.disconnect(receiver, sender=app)
+
+
+_silent_classes: dict[type[t.Any], type[t.Any]] = {}
+
+
+def _silent_template_class(base: type[jinja2.Template]) -> type[jinja2.Template]:
+    """A subclass of ``base`` whose templates render to an empty string."""
+    try:
+        return _silent_classes[base]
+    except KeyError:
+        pass
+
+    def render(self: jinja2.Template, *args: t.Any, **kwargs: t.Any) -> str:
+        return ""
+
+    def generate(self: jinja2.Template, *args: t.Any, **kwargs: t.Any) -> Iterator[str]:
+        return iter(())
+
+    cls = type(f"Silent{base.__name__}", (base,), {"render": render, "generate": generate})
+    _silent_classes[base] = cls
+    return cls
+
+
+@contextlib.contextmanager
+def silence_templates(app: flask.Flask) -> Iterator[None]:
+    """Inside the block, ``app``'s templates render as empty strings.
+
+    Flask still sends :data:`flask.template_rendered` with the template and its
+    context, so the render is recorded and assertions about it work; only the output
+    is dropped. This swaps Jinja's public ``Environment.template_class`` (and empties
+    the template cache, so cached templates are loaded again with the new class); it
+    touches no private Flask function. Both are restored when the block ends.
+
+    :param app: the application whose templates are silenced.
+    """
+    env = app.jinja_env
+    original = env.template_class
+    env.template_class = _silent_template_class(original)
+    if env.cache is not None:
+        env.cache.clear()
+    try:
+        yield
+    finally:
+        env.template_class = original
+        if env.cache is not None:
+            env.cache.clear()

@@ -1,0 +1,241 @@
+"""The :class:`TestCase` lifecycle: app, client, contexts and recorders for each test."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import gc
+import typing as t
+import unittest
+
+import flask
+from flask.testing import FlaskClient
+
+from ._compat import FlaskTestingAliases
+from .assertions import AssertionsMixin
+from .capture import record_flashed_messages, record_templates, silence_templates
+
+if t.TYPE_CHECKING:
+    from flask.ctx import RequestContext
+    from flask.testing import FlaskCliRunner
+    from collections.abc import Iterator
+
+    from .capture import FlashedMessage, RenderedTemplate
+
+__all__ = ["TestCase", "isolated_client_class"]
+
+__unittest = True
+
+_C = t.TypeVar("_C")
+
+
+class _FreshContextRequests(FlaskClient):
+    """Runs each request the client makes in a new, empty :class:`contextvars.Context`.
+
+    A real server serves each request on its own thread, where no context the test
+    pushed is visible. Flask reuses an application context that is already pushed
+    for the same app, so without this the test body's ``g`` and database session
+    would leak into the view, and one request's ``g`` into the next. Contexts a
+    ``with client:`` block preserves are pushed back into the caller's context by
+    :class:`~flask.testing.FlaskClient` after this returns, so they still work.
+    """
+
+    def run_wsgi_app(
+        self, environ: dict[str, t.Any], buffered: bool = False
+    ) -> tuple[t.Iterable[bytes], str, t.Any]:
+        return contextvars.Context().run(super().run_wsgi_app, environ, buffered)
+
+
+_client_classes: dict[type[FlaskClient], type[FlaskClient]] = {}
+
+
+def isolated_client_class(base: type[FlaskClient] | None = None) -> type[FlaskClient]:
+    """Return a subclass of ``base`` (default :class:`flask.testing.FlaskClient`)
+    whose requests each run in a fresh context, as :attr:`TestCase.client`'s do.
+
+    :param base: the app's own test client class, if it has one.
+    """
+    base = base or FlaskClient
+    if issubclass(base, _FreshContextRequests):
+        return base
+    try:
+        return _client_classes[base]
+    except KeyError:
+        cls = type(f"Isolated{base.__name__}", (_FreshContextRequests, base), {})
+        _client_classes[base] = cls
+        return cls
+
+
+class _ClassApp(t.NamedTuple):
+    app: flask.Flask
+    config: dict[str, t.Any]
+
+
+_CLASS_APP = "_flask_testcase_class_app"
+
+
+class TestCase(AssertionsMixin, FlaskTestingAliases, unittest.TestCase):
+    """A :class:`unittest.TestCase` for a Flask application.
+
+    Write :meth:`create_app`; each test then gets :attr:`app`, :attr:`client`,
+    :attr:`runner`, a pushed request context, and the lists :attr:`templates` and
+    :attr:`flashed_messages`. This setup runs before your ``setUp`` and is undone
+    after your ``tearDown`` and cleanups, so neither needs to call ``super()``.
+    A skipped test builds nothing.
+    """
+
+    #: When false, templates render as empty strings; renders are still recorded
+    #: with their context, so template assertions keep working.
+    render_templates: t.ClassVar[bool] = True
+
+    #: Run :func:`gc.collect` after each test (Flask-Testing's option).
+    run_gc_after_test: t.ClassVar[bool] = False
+
+    #: Call :meth:`create_app` once per test class instead of once per test. Each
+    #: test still gets a fresh client, contexts and records, and ``app.config`` is
+    #: restored after each test; state extensions keep on the app is shared.
+    app_per_class: t.ClassVar[bool] = False
+
+    #: A :class:`flask_sqlalchemy.SQLAlchemy` instance; when set, each test runs in a
+    #: transaction rolled back afterwards (see the database chapter).
+    db: t.ClassVar[t.Any] = None
+
+    #: The application under test, returned by :meth:`create_app`.
+    app: flask.Flask
+    #: The app's test client; each request runs in a fresh context.
+    client: FlaskClient
+    #: ``app.test_cli_runner()``, for invoking CLI commands.
+    runner: FlaskCliRunner
+    #: Every template rendered during the test, in order.
+    templates: list[RenderedTemplate]
+    #: Every message flashed during the test, in order.
+    flashed_messages: list[FlashedMessage]
+
+    def create_app(self) -> flask.Flask:
+        """Return the Flask application to test. Subclasses must override it.
+
+        It is called for each test (once per class with :attr:`app_per_class`).
+        """
+        name = type(self).__name__
+        raise NotImplementedError(
+            f"{name} must define create_app() returning the Flask app to test, e.g.\n\n"
+            f"    class {name}(TestCase):\n"
+            f"        def create_app(self):\n"
+            f"            return create_app('testing')\n"
+        )
+
+    # -- running ---------------------------------------------------------------
+
+    def run(self, result: unittest.TestResult | None = None) -> unittest.TestResult | None:
+        # The whole test runs in a copy of the caller's contextvars: whatever the
+        # test leaves pushed, the runner and the next test never see it.
+        with _setup_runs_ours_first(self):
+            return contextvars.copy_context().run(super().run, result)
+
+    def debug(self) -> None:
+        with _setup_runs_ours_first(self):
+            contextvars.copy_context().run(super().debug)
+
+    # -- fixtures --------------------------------------------------------------
+
+    def _enter(self, cm: t.ContextManager[_C]) -> _C:
+        """Enter ``cm`` and register its exit as a cleanup (``enterContext`` is 3.11+)."""
+        value = cm.__enter__()
+        self.addCleanup(cm.__exit__, None, None, None)
+        return value
+
+    def _make_app(self) -> flask.Flask:
+        app = self.create_app()
+        if not isinstance(app, flask.Flask):
+            hint = " Did create_app() forget to return it?" if app is None else ""
+            raise TypeError(
+                f"{type(self).__name__}.create_app() must return a flask.Flask instance,"
+                f" got {app!r} ({type(app).__name__}).{hint}"
+            )
+        return app
+
+    def _get_app(self) -> flask.Flask:
+        cls = type(self)
+        if not cls.app_per_class:
+            return self._make_app()
+        state: _ClassApp | None = cls.__dict__.get(_CLASS_APP)
+        if state is None:
+            app = self._make_app()
+            state = _ClassApp(app, dict(app.config))
+            setattr(cls, _CLASS_APP, state)
+            cls.addClassCleanup(delattr, cls, _CLASS_APP)
+        # Undo configuration changes made by the test, after everything else.
+        self.addCleanup(_restore_config, state.app, state.config)
+        return state.app
+
+    def _pre_setup(self) -> None:
+        """Build the test's fixtures; each registers its undo as a cleanup at once,
+        so a failure half way unwinds exactly what was done."""
+        if self.run_gc_after_test:
+            self.addCleanup(gc.collect)
+        self.addCleanup(self._forget_fixtures)
+        app = self.app = self._get_app()
+
+        if "test_client_class" in vars(app):
+            self.addCleanup(setattr, app, "test_client_class", app.test_client_class)
+        else:
+            self.addCleanup(vars(app).pop, "test_client_class", None)
+        app.test_client_class = isolated_client_class(app.test_client_class)
+        self.client = app.test_client()
+        self.runner = app.test_cli_runner()
+
+        self.templates = self._enter(record_templates(app))
+        self.flashed_messages = self._enter(record_flashed_messages(app))
+        if not self.render_templates:
+            self._enter(silence_templates(app))
+
+        ctx: RequestContext = app.test_request_context()
+        ctx.push()
+        self.addCleanup(ctx.pop)
+        self._setup_fixtures()
+
+    def _setup_fixtures(self) -> None:
+        """Enter per-test features (database isolation, servers, browsers).
+
+        Called by :meth:`_pre_setup` with the app and its request context pushed;
+        register undo with ``self._enter`` or ``self.addCleanup``. Subclasses that
+        extend it call ``super()._setup_fixtures()`` first.
+        """
+        if self.db is not None:
+            from .sqlalchemy import isolate_test
+
+            self._enter(isolate_test(self))
+
+    def _forget_fixtures(self) -> None:
+        # Runners keep finished test cases alive (pytest until the session ends, a
+        # failure's traceback holds ``self``); dropping these lets the app go.
+        for name in ("app", "client", "runner", "templates", "flashed_messages"):
+            vars(self).pop(name, None)
+
+
+@contextlib.contextmanager
+def _setup_runs_ours_first(case: TestCase) -> Iterator[None]:
+    """Shadow ``setUp`` on the instance with one that runs ``_pre_setup`` first.
+
+    unittest then reports an error in ``create_app`` exactly like one in ``setUp``
+    (skips, expected failures and cleanups included), and never calls it for a
+    skipped test.
+    """
+    user_setup = case.setUp
+
+    def setUp() -> None:
+        case._pre_setup()
+        user_setup()
+
+    vars(case)["setUp"] = setUp
+    try:
+        yield
+    finally:
+        vars(case).pop("setUp", None)
+
+
+def _restore_config(app: flask.Flask, config: dict[str, t.Any]) -> None:
+    if app.config != config:
+        app.config.clear()
+        app.config.update(config)
+
