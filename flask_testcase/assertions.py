@@ -9,8 +9,8 @@ a :class:`TypeError` or :class:`ValueError`; only a failed check fails the test.
 
 from __future__ import annotations
 
-import dis
 import difflib
+import dis
 import json
 import sys
 import typing as t
@@ -27,7 +27,8 @@ if t.TYPE_CHECKING:
     import flask
     from flask.testing import FlaskClient
 
-    from .capture import FlashedMessage, RenderedTemplate
+    from .capture import FlashedMessage
+    from .capture import RenderedTemplate
 
 __all__ = ["AssertionsMixin", "ContextVariableDoesNotExist"]
 
@@ -45,6 +46,11 @@ _EXCERPT = 2000
 class ContextVariableDoesNotExist(Exception):
     """Raised by :meth:`AssertionsMixin.get_context_variable` when no rendered template
     had the variable in its context."""
+
+
+def _check_count(method: str, count: int | None) -> None:
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+        raise ValueError(f"{method}() count must be an int >= 0 or None, got {count!r}")
 
 
 def _excerpt(text: str, limit: int = _EXCERPT) -> str:
@@ -92,9 +98,7 @@ def _response_text(response: _WerkzeugResponse) -> str:
 def _format_flashes(flashes: t.Sequence[FlashedMessage]) -> str:
     if not flashes:
         return "No message was flashed."
-    return "Messages flashed: " + ", ".join(
-        f"({m.message!r}, {m.category!r})" for m in flashes
-    )
+    return "Messages flashed: " + ", ".join(f"({m.message!r}, {m.category!r})" for m in flashes)
 
 
 def _strict_equal(a: t.Any, b: t.Any) -> bool:
@@ -105,7 +109,7 @@ def _strict_equal(a: t.Any, b: t.Any) -> bool:
         return a.keys() == b.keys() and all(_strict_equal(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_strict_equal(x, y) for x, y in zip(a, b))
-    return type(a) in (int, float) and type(b) in (int, float) and a == b or (
+    return (type(a) in (int, float) and type(b) in (int, float) and a == b) or (
         type(a) is type(b) and a == b
     )
 
@@ -181,7 +185,7 @@ class AssertionsMixin:
     assert503: t.Callable[..., None]
 
     if t.TYPE_CHECKING:
-        failureException: type[AssertionError]
+        failureException: type[BaseException]
 
         def _formatMessage(self, msg: str | None, standardMsg: str) -> str: ...
 
@@ -248,6 +252,7 @@ class AssertionsMixin:
 
     def _resolve_url(self, url: str, response: _WerkzeugResponse) -> str:
         request = getattr(response, "request", None)
+        base: str
         if request is not None:
             base = request.url
         else:
@@ -288,16 +293,18 @@ class AssertionsMixin:
         response = self._check_response("assertRedirects", response)
         if not isinstance(location, str):
             raise TypeError(
-                f"assertRedirects() expects the location as a str such as '/login', got {location!r}"
+                "assertRedirects() expects the location as a str such as '/login',"
+                f" got {location!r}"
             )
         if status_code is not None and status_code not in REDIRECT_CODES:
             raise ValueError(
                 f"assertRedirects() status_code={status_code!r} is not a redirect status;"
                 f" use one of {', '.join(map(str, REDIRECT_CODES))}"
             )
-        followed = bool(getattr(response, "history", ()))
-        first = response.history[0] if followed else response
-        last_redirect = response.history[-1] if followed else response
+        history: tuple[_WerkzeugResponse, ...] = getattr(response, "history", ())
+        followed = bool(history)
+        first = history[0] if followed else response
+        last_redirect = history[-1] if followed else response
         expected_codes = (status_code,) if status_code is not None else REDIRECT_CODES
         if first.status_code not in expected_codes:
             if status_code is not None and first.status_code in REDIRECT_CODES:
@@ -373,17 +380,20 @@ class AssertionsMixin:
         """
         if not isinstance(name, str):
             raise TypeError(f"assertTemplateUsed() expects a template name (str), got {name!r}")
-        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
-            raise ValueError(f"assertTemplateUsed() count must be an int >= 0, got {count!r}")
+        _check_count("assertTemplateUsed", count)
 
         def check(start: int) -> None:
             names = self._template_names(tmpl_name_attribute, start)
             seen = names.count(name)
             where = " in the block" if as_block else ""
-            rendered = f"Templates rendered{where}: {_names(names)}" if names else f"No template was rendered{where}."
+            if names:
+                rendered = f"Templates rendered{where}: {_names(names)}"
+            else:
+                rendered = f"No template was rendered{where}."
             if count is not None and seen != count:
                 self._fail_with(
-                    f"Template {name!r} was rendered {seen} time(s){where}, expected {count}. {rendered}",
+                    f"Template {name!r} was rendered {seen} time(s){where},"
+                    f" expected {count}. {rendered}",
                     msg,
                 )
             if count is None and not seen:
@@ -448,7 +458,8 @@ class AssertionsMixin:
             for r in self.templates
         )
         raise ContextVariableDoesNotExist(
-            f"Context variable {name!r} does not exist in any rendered template. Context keys: {seen}"
+            f"Context variable {name!r} does not exist in any rendered template."
+            f" Context keys: {seen}"
         )
 
     def assertContext(
@@ -652,8 +663,7 @@ class AssertionsMixin:
         :param message: Flask-Testing's name for ``msg``.
         """
         msg = self._pick_msg("assertContains", msg, message)
-        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
-            raise ValueError(f"assertContains() count must be an int >= 0, got {count!r}")
+        _check_count("assertContains", count)
         found, content = self._count_in_response(
             "assertContains", response, text, status_code, html, msg
         )
@@ -737,8 +747,7 @@ class AssertionsMixin:
         :param count: the exact number of occurrences expected.
         :param msg: added to the standard failure message.
         """
-        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
-            raise ValueError(f"assertInHTML() count must be an int >= 0, got {count!r}")
+        _check_count("assertInHTML", count)
         if isinstance(haystack, _WerkzeugResponse):
             haystack = _response_text(haystack)
         needle_dom = self._parse_html_arg("Needle", needle, msg)

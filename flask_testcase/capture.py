@@ -11,7 +11,8 @@ import contextlib
 import typing as t
 
 import flask
-from flask import message_flashed, template_rendered
+from flask import message_flashed
+from flask import template_rendered
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -84,7 +85,10 @@ def record_templates(app: flask.Flask) -> Iterator[list[RenderedTemplate]]:
     try:
         yield recorded
     finally:
-        template_rendered.disconnect(receiver, sender=app)
+        # Without a sender: blinker forgets a receiver entirely only when it is
+        # disconnected from every sender; a per-sender disconnect keeps it (and,
+        # through its closure, the records and the app) in ``signal.receivers``.
+        template_rendered.disconnect(receiver)
 
 
 @contextlib.contextmanager
@@ -102,7 +106,7 @@ def record_flashed_messages(app: flask.Flask) -> Iterator[list[FlashedMessage]]:
     try:
         yield recorded
     finally:
-        message_flashed.disconnect(receiver, sender=app)
+        message_flashed.disconnect(receiver)
 
 
 _silent_classes: dict[type[t.Any], type[t.Any]] = {}

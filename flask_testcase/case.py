@@ -13,14 +13,18 @@ from flask.testing import FlaskClient
 
 from ._compat import FlaskTestingAliases
 from .assertions import AssertionsMixin
-from .capture import record_flashed_messages, record_templates, silence_templates
+from .capture import record_flashed_messages
+from .capture import record_templates
+from .capture import silence_templates
 
 if t.TYPE_CHECKING:
-    from flask.ctx import RequestContext
-    from flask.testing import FlaskCliRunner
     from collections.abc import Iterator
 
-    from .capture import FlashedMessage, RenderedTemplate
+    from flask.ctx import RequestContext
+    from flask.testing import FlaskCliRunner
+
+    from .capture import FlashedMessage
+    from .capture import RenderedTemplate
 
 __all__ = ["TestCase", "isolated_client_class"]
 
@@ -133,8 +137,16 @@ class TestCase(AssertionsMixin, FlaskTestingAliases, unittest.TestCase):
             return contextvars.copy_context().run(super().run, result)
 
     def debug(self) -> None:
+        def debug_then_clean_up() -> None:
+            # unittest's debug() leaves cleanups pending when the test raises;
+            # ours must still run, in the context they were registered in.
+            try:
+                super(TestCase, self).debug()
+            finally:
+                self.doCleanups()
+
         with _setup_runs_ours_first(self):
-            contextvars.copy_context().run(super().debug)
+            contextvars.copy_context().run(debug_then_clean_up)
 
     # -- fixtures --------------------------------------------------------------
 
@@ -191,7 +203,7 @@ class TestCase(AssertionsMixin, FlaskTestingAliases, unittest.TestCase):
 
         ctx: RequestContext = app.test_request_context()
         ctx.push()
-        self.addCleanup(ctx.pop)
+        self.addCleanup(_pop_test_context, ctx)
         self._setup_fixtures()
 
     def _setup_fixtures(self) -> None:
@@ -234,8 +246,20 @@ def _setup_runs_ours_first(case: TestCase) -> Iterator[None]:
         vars(case).pop("setUp", None)
 
 
+def _pop_test_context(ctx: RequestContext) -> None:
+    try:
+        ctx.pop()
+    except AssertionError as e:
+        # Flask refuses to pop a context from under one pushed later. Report it as
+        # an error in the test (not a failed check) and say how to fix it.
+        raise RuntimeError(
+            "The test left an application or request context pushed on top of the"
+            " test's own context. Pop every context the test pushes, or use"
+            " 'with app.app_context():'."
+        ) from e
+
+
 def _restore_config(app: flask.Flask, config: dict[str, t.Any]) -> None:
     if app.config != config:
         app.config.clear()
         app.config.update(config)
-
