@@ -76,6 +76,7 @@ class _ClassApp(t.NamedTuple):
 
 
 _CLASS_APP = "_flask_testcase_class_app"
+_CLASS_CLEANUP_ERRORS = "tearDown_exceptions"
 
 
 class TestCase(AssertionsMixin, FlaskTestingAliases, unittest.TestCase):
@@ -147,6 +148,23 @@ class TestCase(AssertionsMixin, FlaskTestingAliases, unittest.TestCase):
 
         with _setup_runs_ours_first(self):
             contextvars.copy_context().run(debug_then_clean_up)
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        """Run the class cleanups (the per-class app, class-level database data).
+
+        unittest, pytest and nose2 also run them after ``tearDownClass``; nose and
+        pynose predate class cleanups and never do, so we run them here. A class
+        that overrides ``tearDownClass`` calls ``super().tearDownClass()``.
+        """
+        super().tearDownClass()
+        cls.doClassCleanups()
+        # doClassCleanups() collects errors in this (undocumented) list; unittest
+        # would clear it on its own later call, so raise the first one now.
+        errors = getattr(cls, _CLASS_CLEANUP_ERRORS, [])
+        setattr(cls, _CLASS_CLEANUP_ERRORS, [])
+        if errors:
+            raise errors[0][1]
 
     # -- fixtures --------------------------------------------------------------
 

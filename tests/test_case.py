@@ -608,3 +608,21 @@ class TestAppPerClass:
         result = run_case(Broken)
         assert len(result.errors) == 2
         assert len(attempts) == 2
+
+    def test_class_cleanup_error_is_reported_once(self) -> None:
+        def boom() -> None:
+            raise RuntimeError("class cleanup failed")
+
+        class Cleanup(TestCase):
+            app_per_class = True
+
+            def create_app(self) -> flask.Flask:
+                type(self).addClassCleanup(boom)
+                return make_app()
+
+            def test_it(self) -> None:
+                pass
+
+        result = run_case(Cleanup)
+        assert [last_line(e) for e in result.errors] == ["RuntimeError: class cleanup failed"]
+        assert "_flask_testcase_class_app" not in vars(Cleanup)
