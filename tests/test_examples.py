@@ -1,0 +1,62 @@
+"""The example application's test suite passes under the commands the README gives.
+
+``examples/`` is what a user copies from, so it must stay green: these run its suite
+in a subprocess, exactly as the README says (``python -m pytest examples`` and
+``python -m unittest discover examples`` from the repository root), and check the
+number of tests each runner ran, so that a module one runner silently fails to
+collect is caught too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Every test in examples/tests; update it with the suite.
+EXPECTED_TESTS = 34
+
+
+def run_example_suite(*command: str, env: dict[str, str] | None = None) -> str:
+    environ = dict(os.environ)
+    # The default run is the README's: SQLite in memory, whatever this shell has set.
+    environ.pop("EXAMPLE_DATABASE_URL", None)
+    environ.update(env or {})
+    proc = subprocess.run(
+        [sys.executable, *command],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"{' '.join(command)} exited {proc.returncode}:\n{output}"
+    return output
+
+
+def test_examples_pass_under_unittest() -> None:
+    output = run_example_suite("-m", "unittest", "discover", "examples")
+    assert f"Ran {EXPECTED_TESTS} tests" in output, output
+    assert re.search(r"^OK$", output, re.MULTILINE), output
+
+
+def test_examples_pass_under_pytest() -> None:
+    output = run_example_suite("-m", "pytest", "-p", "no:cacheprovider", "examples")
+    summary = output.strip().splitlines()[-1]
+    assert re.search(rf"=+ {EXPECTED_TESTS} passed in ", summary), output
+
+
+@pytest.mark.parametrize("path", ["README.rst", "examples/README.rst"])
+def test_readmes_give_the_commands_these_tests_run(path: str) -> None:
+    text = (ROOT / path).read_text(encoding="utf-8")
+    assert "$ python -m pytest examples" in text
+    if path == "examples/README.rst":
+        assert "$ python -m unittest discover examples" in text
