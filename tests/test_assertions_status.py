@@ -144,7 +144,7 @@ class TestAssertStatus:
 
 class TestShortcuts:
     def test_every_shortcut_the_issue_lists_exists(self) -> None:
-        missing = [code for code in SHORTCUTS if not callable(getattr(TestCase, f"assert{code}", None))]
+        missing = [c for c in SHORTCUTS if not callable(getattr(TestCase, f"assert{c}", None))]
         assert missing == []
 
     @in_case()
@@ -157,9 +157,8 @@ class TestShortcuts:
     def test_each_shortcut_fails_with_the_actual_status(self: Case) -> None:
         response = self.client.get("/status/418")
         for code in SHORTCUTS:
-            with self.subTest(code=code), self.fails(
-                f"HTTP status {code} expected but got 418 I'M A TEAPOT\nResponse body:\nstatus 418"
-            ):
+            expected = f"HTTP status {code} expected but got 418 I'M A TEAPOT"
+            with self.subTest(code=code), self.fails(f"{expected}\nResponse body:\nstatus 418"):
                 getattr(self, f"assert{code}")(response)
 
     @in_case()
