@@ -1,0 +1,422 @@
+""":class:`LiveServerTestCase`: the app under test served over real HTTP from a thread.
+
+One Werkzeug server per test class runs on a daemon thread of the test process. It is
+started by the class's first test that runs and stopped by a class cleanup. Each test
+points the server at that test's own app, so templates, flashed messages and database
+isolation apply to what a browser does exactly as they do to :attr:`TestCase.client`.
+Nothing crosses a process boundary, so nothing is pickled and every
+:mod:`multiprocessing` start method works.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import errno
+import logging
+import os
+import socket
+import threading
+import time
+import typing as t
+
+from werkzeug.serving import ThreadedWSGIServer
+from werkzeug.serving import WSGIRequestHandler
+from werkzeug.serving import get_sockaddr
+from werkzeug.serving import select_address_family
+
+from .case import TestCase
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable
+    from collections.abc import Iterator
+
+    import flask
+    from _typeshed.wsgi import StartResponse
+    from _typeshed.wsgi import WSGIEnvironment
+
+__all__ = ["LiveServerTestCase"]
+
+__unittest = True
+
+logger = logging.getLogger("flask_testcase.live_server")
+
+#: Flask-Testing's defaults, except the port: 0 lets the OS pick a free one, so test
+#: classes (and pytest-xdist workers) never collide on a fixed port.
+DEFAULT_PORT = 0
+DEFAULT_TIMEOUT = 5.0
+
+# How often the server loop checks for shutdown; bounds the time a class's shutdown
+# takes. The loop sleeps in select() in between, so this costs no measurable CPU.
+_POLL_INTERVAL = 0.02
+
+_SERVER = "_flask_testcase_live_server"
+
+
+class _RequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler, tracked by the server and logging to our logger.
+
+    Werkzeug's own logging adds a handler to the global ``werkzeug`` logger on first
+    use; a test library must not change the process's logging behind its back.
+    """
+
+    # Set here so Werkzeug does not set it on its shared WSGIRequestHandler class.
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.untrack(self.connection)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        logger.info('%s "%s" %s %s', self.address_string(), self.requestline, code, size)
+
+    def log(self, type: str, message: str, *args: t.Any) -> None:
+        _log(type, f"{self.address_string()} {message}", *args)
+
+
+def _log(type: str, message: str, *args: t.Any) -> None:
+    # Werkzeug passes printf-style arguments with some messages and none with others
+    # (where the text may hold a "%"), so format here rather than in logging.
+    text = message % args if args else message
+    logger.log(logging.ERROR if type == "error" else logging.INFO, "%s", text.rstrip())
+
+
+class _Server(ThreadedWSGIServer):
+    """Keeps the open connections, so that stopping the server can close idle ones.
+
+    Handler threads are daemons that Werkzeug does not join; a browser's speculative
+    connection that never sends a request would otherwise keep one alive after the
+    class.
+    """
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        self._tracking_lock = threading.Lock()
+        self._open_connections: set[socket.socket] = set()
+        self._handler_threads: set[threading.Thread] = set()
+        super().__init__(*args, **kwargs)
+
+    def track(self, connection: socket.socket) -> None:
+        with self._tracking_lock:
+            self._open_connections.add(connection)
+            self._handler_threads = {th for th in self._handler_threads if th.is_alive()}
+            self._handler_threads.add(threading.current_thread())
+
+    def untrack(self, connection: socket.socket) -> None:
+        with self._tracking_lock:
+            self._open_connections.discard(connection)
+
+    def close_connections(self, timeout: float) -> list[threading.Thread]:
+        """Shut down open connections and join their threads; return those still alive."""
+        with self._tracking_lock:
+            connections = list(self._open_connections)
+            threads = list(self._handler_threads)
+        for connection in connections:
+            # Wakes a handler blocked reading the next request line: it sees EOF.
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return [th for th in threads if th.is_alive()]
+
+    def log(self, type: str, message: str, *args: t.Any) -> None:
+        _log(type, message, *args)
+
+    def handle_error(self, request: t.Any, client_address: t.Any) -> None:
+        # socketserver would print the traceback to stderr.
+        logger.error("Error while handling a connection from %s", client_address, exc_info=True)
+
+
+class _Dispatcher:
+    """The server's WSGI callable: forwards to the app of the running test.
+
+    Each request runs in a new, empty :class:`contextvars.Context`, whatever thread
+    serves it, so no state leaks between requests or from the test. With
+    ``serialize``, requests run one at a time: they share the test's database
+    connection, which two threads must never use at once.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._app: flask.Flask | None = None
+        self._serialize = False
+        self._active = 0
+        self._test = ""
+
+    def attach(self, app: flask.Flask, test: str, serialize: bool) -> None:
+        with self._cond:
+            self._app, self._test, self._serialize = app, test, serialize
+
+    def detach(self, timeout: float) -> None:
+        """Stop serving the test's app; wait for requests still running on it."""
+        with self._cond:
+            self._app = None
+            done = self._cond.wait_for(lambda: self._active == 0, timeout)
+            active = self._active
+        if not done:
+            raise RuntimeError(
+                f"{active} request(s) to the live server were still running"
+                f" {timeout:g} s after {self._test} ended; raise LIVESERVER_TIMEOUT"
+                f" if they are slow, or wait for them in the test."
+            )
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        with self._cond:
+            while self._app is not None and self._serialize and self._active:
+                self._cond.wait()
+            app = self._app
+            if app is None:
+                body = b"No test is running: the live server only serves a test's app.\n"
+                start_response(
+                    "503 Service Unavailable",
+                    [
+                        ("Content-Type", "text/plain; charset=utf-8"),
+                        ("Content-Length", str(len(body))),
+                    ],
+                )
+                return [body]
+            self._active += 1
+        ctx = contextvars.Context()
+        try:
+            result = ctx.run(app, environ, start_response)
+        except BaseException:
+            self._finished()
+            raise
+        return _Response(result, ctx, self._finished)
+
+    def _finished(self) -> None:
+        with self._cond:
+            self._active -= 1
+            self._cond.notify_all()
+
+
+class _Response:
+    """Iterates and closes the app's response in the request's context, then reports
+    the request finished (Werkzeug always calls ``close``)."""
+
+    def __init__(
+        self, result: Iterable[bytes], ctx: contextvars.Context, done: t.Callable[[], None]
+    ) -> None:
+        self._iter: Iterator[bytes] = iter(result)
+        self._result = result
+        self._ctx = ctx
+        self._done: t.Callable[[], None] | None = done
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        return self._ctx.run(next, self._iter)
+
+    def close(self) -> None:
+        done, self._done = self._done, None
+        try:
+            close = getattr(self._result, "close", None)
+            if close is not None:
+                self._ctx.run(close)
+        finally:
+            if done is not None:
+                done()
+
+
+class _LiveServer:
+    """A listening socket, a :class:`_Server` on it and the thread that runs it."""
+
+    def __init__(self, host: str, port: int, timeout: float) -> None:
+        self.timeout = timeout
+        self.dispatcher = _Dispatcher()
+        self.error: BaseException | None = None
+        sock = _listen(host, port)
+        try:
+            # The server takes a duplicate of our socket: bound and listening already,
+            # so connections queue from now on, and a taken port failed above with
+            # our message instead of Werkzeug's exit.
+            self.server = _Server(host, port, self.dispatcher, _RequestHandler, fd=sock.fileno())
+        finally:
+            sock.close()
+        self.port: int = self.server.server_address[1]
+        started = threading.Event()
+        self.thread = threading.Thread(
+            target=self._serve,
+            args=(started,),
+            name=f"flask_testcase live server {host}:{self.port}",
+            daemon=True,
+        )
+        try:
+            self.thread.start()
+            if not started.wait(timeout):
+                raise RuntimeError(
+                    f"The live server thread did not start within {timeout:g} s"
+                    " (LIVESERVER_TIMEOUT)."
+                )
+        except BaseException:
+            self.server.server_close()
+            raise
+
+    def _serve(self, started: threading.Event) -> None:
+        started.set()
+        try:
+            self.server.serve_forever(poll_interval=_POLL_INTERVAL)
+        except BaseException as exc:
+            self.error = exc
+            logger.exception("The live server thread stopped")
+
+    def check(self) -> None:
+        """Raise if the server thread has died, with its exception as the cause."""
+        if not self.thread.is_alive():
+            raise RuntimeError(
+                f"The live server thread on port {self.port} has stopped: {self.error!r}"
+            ) from self.error
+
+    def stop(self) -> None:
+        """Stop accepting, close the listening socket and open connections, join threads."""
+        if self.thread.is_alive():
+            # Returns once serve_forever has left its loop; Werkzeug then closes the
+            # listening socket on the server thread, which we join.
+            self.server.shutdown()
+        else:
+            self.server.server_close()
+        self.thread.join(self.timeout)
+        left = self.server.close_connections(self.timeout)
+        if self.thread.is_alive():
+            left.append(self.thread)
+        if left:
+            raise RuntimeError(
+                f"The live server on port {self.port} did not stop within"
+                f" {self.timeout:g} s (LIVESERVER_TIMEOUT); still running: "
+                + ", ".join(th.name for th in left)
+            )
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = select_address_family(host, port)
+    address = get_sockaddr(host, port, family)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # Lets a fixed LIVESERVER_PORT be reused by the next class while the last
+        # one's connections sit in TIME_WAIT. Only on POSIX: on Windows the option
+        # lets a second socket steal a port that is in use.
+        if os.name == "posix":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise OSError(
+                exc.errno,
+                f"The live server cannot listen on {host}:{port}: port {port} is in use"
+                " by another program. Set LIVESERVER_PORT to 0 (the default) to let the"
+                " OS pick a free port, or stop the program using it.",
+            ) from exc
+        raise OSError(
+            exc.errno, f"The live server cannot listen on {host}:{port}: {exc.strerror or exc}"
+        ) from exc
+    return sock
+
+
+def _port(config: t.Mapping[str, t.Any]) -> int:
+    port = config.get("LIVESERVER_PORT", DEFAULT_PORT)
+    if isinstance(port, bool) or not isinstance(port, int):
+        raise TypeError(
+            f"LIVESERVER_PORT must be an int (0 lets the OS pick a free port), got {port!r}."
+        )
+    if not 0 <= port <= 65535:
+        raise ValueError(
+            f"LIVESERVER_PORT must be between 0 and 65535 (0 lets the OS pick a free"
+            f" port), got {port!r}."
+        )
+    return port
+
+
+def _timeout(config: t.Mapping[str, t.Any]) -> float:
+    timeout = config.get("LIVESERVER_TIMEOUT", DEFAULT_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"LIVESERVER_TIMEOUT must be a number of seconds, got {timeout!r}.")
+    if not timeout > 0:
+        raise ValueError(f"LIVESERVER_TIMEOUT must be more than 0 seconds, got {timeout!r}.")
+    return float(timeout)
+
+
+class LiveServerTestCase(TestCase):
+    """A :class:`TestCase` whose app is also served over HTTP, for browsers and other
+    real clients.
+
+    One Werkzeug server per test class runs on a thread of the test process. It starts
+    with the class's first test that runs and stops after the class, also when tests
+    fail. During each test it serves that test's app (:attr:`app`), so everything a
+    real client does is recorded in :attr:`templates` and :attr:`flashed_messages`
+    and, with :attr:`db` set, sees the test's database transaction and is rolled back
+    with it; requests are then served one at a time. Between tests the server answers
+    503.
+
+    The first test's ``app.config`` gives ``LIVESERVER_PORT`` (default 0: the OS
+    picks a free port) and ``LIVESERVER_TIMEOUT`` (seconds to wait for the server to
+    start and stop and for requests still running at the end of a test; default 5).
+    ``SERVER_NAME`` is left as the app sets it.
+    """
+
+    #: The address the server listens on. ``"0.0.0.0"`` (or ``"::"``) accepts
+    #: connections from other machines or containers, for a remote browser.
+    live_server_host: t.ClassVar[str] = "127.0.0.1"
+
+    #: The host name :meth:`get_server_url` puts in the URL, for a client that
+    #: reaches this machine by another name. By default :attr:`live_server_host`, or
+    #: the loopback address when that is a wildcard address.
+    live_server_url_host: t.ClassVar[str | None] = None
+
+    def get_server_url(self) -> str:
+        """Return the server's base URL, such as ``"http://127.0.0.1:43567"``.
+
+        Available from ``setUp`` on, in the test and in ``tearDown``.
+        """
+        server = type(self).__dict__.get(_SERVER)
+        if server is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.get_server_url() is available from setUp on: the"
+                " live server starts with the class's first test."
+            )
+        host = self.live_server_url_host or self.live_server_host
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{server.port}"
+
+    def _setup_fixtures(self) -> None:
+        super()._setup_fixtures()
+        server = self._live_server()
+        server.dispatcher.attach(self.app, self.id(), serialize=self.db is not None)
+        self.addCleanup(server.check)
+        self.addCleanup(server.dispatcher.detach, server.timeout)
+
+    def _live_server(self) -> _LiveServer:
+        cls = type(self)
+        server: _LiveServer | None = cls.__dict__.get(_SERVER)
+        if server is not None:
+            server.check()
+            return server
+        host = cls.live_server_host
+        if not isinstance(host, str) or host.startswith("unix://"):
+            raise ValueError(
+                f"{cls.__name__}.live_server_host must be an IP address or host name such"
+                f" as '127.0.0.1' or '0.0.0.0', got {host!r}."
+            )
+        config = self.app.config
+        server = _LiveServer(host, _port(config), _timeout(config))
+        setattr(cls, _SERVER, server)
+        cls.addClassCleanup(_stop, cls, server)
+        return server
+
+
+def _stop(cls: type[LiveServerTestCase], server: _LiveServer) -> None:
+    # Forget the server first: a class run again (as some runners do) starts anew.
+    if cls.__dict__.get(_SERVER) is server:
+        delattr(cls, _SERVER)
+    server.stop()

@@ -1,0 +1,790 @@
+"""LiveServerTestCase: a Werkzeug server on a thread, one per class, serving each test's app.
+
+Most tests run an inner test class through a real :class:`unittest.TestSuite` (so
+class cleanups run as a runner runs them) and then check what is left behind: no
+server thread, no handler thread, nothing listening on the port.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import errno
+import http.client
+import itertools
+import logging
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import typing as t
+import unittest
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import flask
+import pytest
+
+from flask_testcase.live_server import LiveServerTestCase
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER_THREAD = "flask_testcase live server"
+
+marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="unset")
+
+
+_serial = itertools.count()
+
+
+def make_app(**config: t.Any) -> flask.Flask:
+    app = flask.Flask(__name__)
+    app.config.update(SECRET_KEY="test", TESTING=True, SERIAL=next(_serial), **config)
+
+    @app.route("/")
+    def index() -> str:
+        flask.flash("Served")
+        return flask.render_template_string("<p>{{ greeting }}</p>", greeting="hello")
+
+    @app.route("/app-id")
+    def app_id() -> str:
+        return str(flask.current_app.config["SERIAL"])
+
+    @app.route("/context")
+    def context() -> dict[str, t.Any]:
+        seen = sorted(k for k in vars(flask.g) if not k.startswith("_"))
+        flask.g.set_by_request = True
+        return {"marker": marker.get(), "g": seen, "thread": threading.current_thread().name}
+
+    @app.route("/sleep/<float:seconds>")
+    def sleep(seconds: float) -> str:
+        time.sleep(seconds)
+        return "slept"
+
+    @app.route("/error")
+    def error() -> str:
+        raise ValueError("kaboom in the view")
+
+    @app.route("/external")
+    def external() -> str:
+        return flask.url_for("index", _external=True)
+
+    return app
+
+
+def get(url: str, timeout: float = 10) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.read().decode()
+
+
+def run_case(cls: type[unittest.TestCase], *names: str) -> unittest.TestResult:
+    """Run ``cls`` through a suite, so that its class cleanups run as a runner's would."""
+    if names:
+        suite = unittest.TestSuite(cls(name) for name in names)
+    else:
+        suite = unittest.TestLoader().loadTestsFromTestCase(cls)
+    result = unittest.TestResult()
+    suite.run(result)
+    return result
+
+
+def last_line(report: tuple[unittest.TestCase, str]) -> str:
+    return report[1].strip().splitlines()[-1]
+
+
+def assert_ok(result: unittest.TestResult, count: int) -> None:
+    problems = [text for _, text in result.errors + result.failures]
+    assert not problems, "\n".join(problems)
+    assert result.testsRun == count
+
+
+def refuses(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def _nothing_left_running() -> t.Iterator[None]:
+    """Every test here must end with no server or handler thread it started."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 5
+    while (left := set(threading.enumerate()) - before) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not left, f"threads left running: {left}"
+    assert not flask.has_app_context()
+
+
+class Served(LiveServerTestCase):
+    """Records what each test saw; the test module reads ``seen`` afterwards."""
+
+    seen: t.ClassVar[list[t.Any]]
+
+    def create_app(self) -> flask.Flask:
+        return make_app()
+
+
+class TestServing:
+    def test_serves_the_test_app_and_records_templates_and_flashes(self) -> None:
+        seen: list[t.Any] = []
+
+        class Case(Served):
+            def test_it(self) -> None:
+                url = self.get_server_url()
+                seen.append(url)
+                self.assertEqual(get(url + "/"), (200, "<p>hello</p>"))
+                self.assertEqual(len(self.templates), 1)
+                self.assertContext("greeting", "hello")
+                self.assertMessageFlashed("Served")
+
+        assert_ok(run_case(Case), 1)
+        host, port = seen[0].removeprefix("http://").split(":")
+        assert host == "127.0.0.1"
+        assert int(port) > 0
+        assert refuses(int(port))
+
+    def test_one_server_per_class_serving_each_tests_own_app(self) -> None:
+        seen: list[tuple[str, str, str]] = []
+
+        class Case(Served):
+            def test_a(self) -> None:
+                seen.append(
+                    (
+                        self.get_server_url(),
+                        get(self.get_server_url() + "/app-id")[1],
+                        str(self.app.config["SERIAL"]),
+                    )
+                )
+
+            def test_b(self) -> None:
+                self.test_a()
+
+        class Other(Case):
+            pass
+
+        assert_ok(run_case(Case), 2)
+        assert_ok(run_case(Other), 2)
+        urls = [url for url, _, _ in seen]
+        assert urls[0] == urls[1], "one server for the class"
+        assert urls[2] == urls[3] and urls[2] != urls[0], "a subclass gets its own server"
+        for _, served, own in seen:
+            assert served == own, "the server serves the running test's app"
+        assert len({own for _, _, own in seen[:2]}) == 2, "create_app ran for each test"
+
+    def test_app_per_class_serves_the_class_app(self) -> None:
+        seen: list[tuple[str, str]] = []
+
+        class Case(Served):
+            app_per_class = True
+
+            def test_a(self) -> None:
+                seen.append(
+                    (get(self.get_server_url() + "/app-id")[1], str(self.app.config["SERIAL"]))
+                )
+
+            def test_b(self) -> None:
+                self.test_a()
+
+        assert_ok(run_case(Case), 2)
+        assert seen[0] == seen[1]
+        assert seen[0][0] == seen[0][1]
+
+    def test_each_request_runs_in_a_fresh_context(self) -> None:
+        seen: list[dict[str, t.Any]] = []
+
+        class Case(Served):
+            def test_it(self) -> None:
+                marker.set("set by the test")
+                flask.g.from_test = True
+                for _ in range(2):
+                    seen.append(
+                        t.cast(
+                            dict,
+                            __import__("json").loads(get(self.get_server_url() + "/context")[1]),
+                        )
+                    )
+
+        assert_ok(run_case(Case), 1)
+        assert [s["marker"] for s in seen] == ["unset", "unset"]
+        assert [s["g"] for s in seen] == [[], []]
+        assert all(s["thread"] != threading.current_thread().name for s in seen)
+
+    def test_requests_are_concurrent_without_db(self) -> None:
+        took: list[float] = []
+
+        class Case(Served):
+            def test_it(self) -> None:
+                url = self.get_server_url() + "/sleep/0.3"
+                threads = [threading.Thread(target=get, args=(url,)) for _ in range(3)]
+                start = time.monotonic()
+                for th in threads:
+                    th.start()
+                for th in threads:
+                    th.join()
+                took.append(time.monotonic() - start)
+
+        assert_ok(run_case(Case), 1)
+        assert took[0] < 0.8, f"three 0.3 s requests took {took[0]:.2f} s: not concurrent"
+
+    def test_server_answers_503_between_tests(self) -> None:
+        seen: list[tuple[int, str]] = []
+
+        class Case(Served):
+            @classmethod
+            def tearDownClass(cls) -> None:
+                # After the last test, before the class cleanup stops the server.
+                seen.append(get(cls.url + "/"))
+                super().tearDownClass()
+
+            def test_it(self) -> None:
+                type(self).url = self.get_server_url()
+
+        assert_ok(run_case(Case), 1)
+        assert seen == [(503, "No test is running: the live server only serves a test's app.\n")]
+
+    def test_server_name_is_not_rewritten(self) -> None:
+        seen: list[t.Any] = []
+
+        class Case(LiveServerTestCase):
+            def create_app(self) -> flask.Flask:
+                return make_app(SERVER_NAME="example.test")
+
+            def test_it(self) -> None:
+                port = int(self.get_server_url().rsplit(":", 1)[1])
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("GET", "/external", headers={"Host": "example.test"})
+                seen.append(conn.getresponse().read().decode())
+                conn.close()
+                seen.append(self.app.config["SERVER_NAME"])
+
+        assert_ok(run_case(Case), 1)
+        assert seen == ["http://example.test/", "example.test"]
+
+    def test_view_errors_are_a_500_logged_to_our_logger_not_werkzeugs(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        seen: list[tuple[int, str]] = []
+        werkzeug_logger = logging.getLogger("werkzeug")
+        handlers = list(werkzeug_logger.handlers)
+
+        class Case(Served):
+            def test_it(self) -> None:
+                seen.append(get(self.get_server_url() + "/error"))
+
+        with caplog.at_level(logging.INFO, logger="flask_testcase.live_server"):
+            assert_ok(run_case(Case), 1)
+        assert seen[0][0] == 500
+        errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+        assert len(errors) == 1
+        assert "ValueError: kaboom in the view" in errors[0].getMessage()
+        assert errors[0].name == "flask_testcase.live_server"
+        assert any('"GET /error HTTP/1.1" 500' in r.getMessage() for r in caplog.records)
+        assert werkzeug_logger.handlers == handlers
+
+
+class TestConfiguration:
+    def test_liveserver_port_is_honoured(self) -> None:
+        port = free_port()
+        seen: list[str] = []
+
+        class Case(LiveServerTestCase):
+            def create_app(self) -> flask.Flask:
+                return make_app(LIVESERVER_PORT=port)
+
+            def test_it(self) -> None:
+                seen.append(self.get_server_url())
+
+        assert_ok(run_case(Case), 1)
+        # Stopped and started again on the same fixed port: the reuse works.
+        assert_ok(run_case(Case), 1)
+        assert seen == [f"http://127.0.0.1:{port}"] * 2
+
+    def test_taken_port_is_an_immediate_error_naming_the_port(self) -> None:
+        with socket.socket() as other:
+            other.bind(("127.0.0.1", 0))
+            other.listen()
+            port = other.getsockname()[1]
+
+            class Case(LiveServerTestCase):
+                def create_app(self) -> flask.Flask:
+                    return make_app(LIVESERVER_PORT=port)
+
+                def test_it(self) -> None:
+                    raise AssertionError("must not run")
+
+            start = time.monotonic()
+            result = run_case(Case)
+            assert time.monotonic() - start < 1
+        assert len(result.errors) == 1
+        assert last_line(result.errors[0]) == (
+            f"OSError: [Errno {errno.EADDRINUSE}] The live server cannot listen on"
+            f" 127.0.0.1:{port}: port {port} is in use by another program. Set"
+            " LIVESERVER_PORT to 0 (the default) to let the OS pick a free port, or stop"
+            " the program using it."
+        )
+
+    @pytest.mark.parametrize(
+        ("config", "expected"),
+        [
+            (
+                {"LIVESERVER_PORT": "5000"},
+                "TypeError: LIVESERVER_PORT must be an int (0 lets"
+                " the OS pick a free port), got '5000'.",
+            ),
+            (
+                {"LIVESERVER_PORT": True},
+                "TypeError: LIVESERVER_PORT must be an int (0 lets"
+                " the OS pick a free port), got True.",
+            ),
+            (
+                {"LIVESERVER_PORT": 70000},
+                "ValueError: LIVESERVER_PORT must be between 0 and"
+                " 65535 (0 lets the OS pick a free port), got 70000.",
+            ),
+            (
+                {"LIVESERVER_TIMEOUT": "5"},
+                "TypeError: LIVESERVER_TIMEOUT must be a number of seconds, got '5'.",
+            ),
+            (
+                {"LIVESERVER_TIMEOUT": 0},
+                "ValueError: LIVESERVER_TIMEOUT must be more than 0 seconds, got 0.",
+            ),
+        ],
+    )
+    def test_bad_config_is_the_tests_error(self, config: dict[str, t.Any], expected: str) -> None:
+        class Case(LiveServerTestCase):
+            def create_app(self) -> flask.Flask:
+                return make_app(**config)
+
+            def test_it(self) -> None:
+                raise AssertionError("must not run")
+
+        result = run_case(Case)
+        assert [last_line(e) for e in result.errors] == [expected]
+
+    def test_bad_host_is_a_value_error(self) -> None:
+        class Case(Served):
+            live_server_host = "unix:///tmp/sock"
+
+            def test_it(self) -> None:
+                raise AssertionError("must not run")
+
+        result = run_case(Case)
+        assert [last_line(e) for e in result.errors] == [
+            "ValueError: Case.live_server_host must be an IP address or host name such as"
+            " '127.0.0.1' or '0.0.0.0', got 'unix:///tmp/sock'."
+        ]
+
+    def test_wildcard_host_listens_everywhere_and_url_uses_loopback(self) -> None:
+        seen: list[t.Any] = []
+
+        class Case(Served):
+            live_server_host = "0.0.0.0"
+
+            def test_it(self) -> None:
+                seen.append(self.get_server_url())
+                seen.append(get(self.get_server_url() + "/")[0])
+
+        assert_ok(run_case(Case), 1)
+        assert seen[0].startswith("http://127.0.0.1:")
+        assert seen[1] == 200
+
+    def test_url_host_can_be_set_for_a_remote_client(self) -> None:
+        seen: list[str] = []
+
+        class Case(Served):
+            live_server_host = "0.0.0.0"
+            live_server_url_host = "tests.internal"
+
+            def test_it(self) -> None:
+                seen.append(self.get_server_url())
+
+        assert_ok(run_case(Case), 1)
+        assert seen[0].startswith("http://tests.internal:")
+
+    @pytest.mark.skipif(not socket.has_ipv6, reason="this Python has no IPv6 support")
+    def test_ipv6_host_is_bracketed_in_the_url(self) -> None:
+        try:
+            socket.socket(socket.AF_INET6).close()
+            with socket.socket(socket.AF_INET6) as probe:
+                probe.bind(("::1", 0))
+        except OSError as exc:
+            pytest.skip(f"no IPv6 loopback here: {exc}")
+        seen: list[t.Any] = []
+
+        class Case(Served):
+            live_server_host = "::1"
+
+            def test_it(self) -> None:
+                seen.append(self.get_server_url())
+                seen.append(get(self.get_server_url() + "/")[0])
+
+        assert_ok(run_case(Case), 1)
+        assert seen[0].startswith("http://[::1]:")
+        assert seen[1] == 200
+
+    def test_get_server_url_before_setup_says_when_it_works(self) -> None:
+        case = Served("__init__")
+        with pytest.raises(RuntimeError) as info:
+            case.get_server_url()
+        assert str(info.value) == (
+            "Served.get_server_url() is available from setUp on: the live server starts"
+            " with the class's first test."
+        )
+
+    def test_request_still_running_after_the_test_is_its_error_after_the_timeout(
+        self,
+    ) -> None:
+        outcome: list[str] = []
+
+        def slow_request(url: str) -> None:
+            try:
+                get(url)
+            except (OSError, http.client.HTTPException) as exc:
+                outcome.append(type(exc).__name__)
+
+        class Case(LiveServerTestCase):
+            def create_app(self) -> flask.Flask:
+                return make_app(LIVESERVER_TIMEOUT=0.2)
+
+            def test_it(self) -> None:
+                url = self.get_server_url() + "/sleep/1.0"
+                type(self).client_thread = threading.Thread(target=slow_request, args=(url,))
+                type(self).client_thread.start()
+                time.sleep(0.1)
+
+        start = time.monotonic()
+        result = run_case(Case)
+        assert time.monotonic() - start >= 0.4
+        Case.client_thread.join()
+        test_error, class_error = (last_line(e) for e in result.errors)
+        assert test_error == (
+            "RuntimeError: 1 request(s) to the live server were still running 0.2 s after"
+            f" {__name__}.TestConfiguration.test_request_still_running_after_the_test_is_its"
+            "_error_after_the_timeout.<locals>.Case.test_it ended; raise LIVESERVER_TIMEOUT"
+            " if they are slow, or wait for them in the test."
+        )
+        # The class cleanup gave it another 0.2 s, then cut the connection.
+        assert class_error.startswith("RuntimeError: The live server on port ")
+        assert class_error.endswith(" (process_request_thread)")
+        assert "did not stop within 0.2 s (LIVESERVER_TIMEOUT); still running: " in class_error
+        assert outcome == ["RemoteDisconnected"]
+
+
+class TestShutdown:
+    @pytest.mark.parametrize("where", ["test", "setUp", "tearDown", "create_app", "none"])
+    def test_nothing_left_after_the_class_whatever_raised(self, where: str) -> None:
+        urls: list[str] = []
+
+        class Case(Served):
+            def create_app(self) -> flask.Flask:
+                if where == "create_app" and self._testMethodName == "test_b":
+                    raise RuntimeError("create_app broke")
+                return super().create_app()
+
+            def setUp(self) -> None:
+                urls.append(self.get_server_url())
+                if where == "setUp":
+                    raise RuntimeError("setUp broke")
+
+            def tearDown(self) -> None:
+                if where == "tearDown":
+                    raise RuntimeError("tearDown broke")
+
+            def test_a(self) -> None:
+                assert get(self.get_server_url() + "/")[0] == 200
+
+            def test_b(self) -> None:
+                if where == "test":
+                    raise RuntimeError("test broke")
+
+        result = run_case(Case)
+        assert result.testsRun == 2
+        broken = [last_line(e) for e in result.errors]
+        if where == "none":
+            assert broken == []
+        else:
+            assert f"RuntimeError: {where} broke" in broken
+        assert not [th for th in threading.enumerate() if th.name.startswith(SERVER_THREAD)]
+        port = int(urls[0].rsplit(":", 1)[1])
+        assert refuses(port)
+
+    def test_idle_connections_are_closed_and_their_threads_joined(self) -> None:
+        held: list[socket.socket] = []
+
+        class Case(Served):
+            def test_it(self) -> None:
+                port = int(self.get_server_url().rsplit(":", 1)[1])
+                # A browser's speculative connection: opened, never used.
+                held.append(socket.create_connection(("127.0.0.1", port)))
+                self.assertEqual(get(self.get_server_url() + "/")[0], 200)
+
+        before = threading.active_count()
+        assert_ok(run_case(Case), 1)
+        try:
+            assert threading.active_count() == before
+            held[0].settimeout(2)
+            assert held[0].recv(1) == b"", "the server closed the idle connection"
+        finally:
+            held[0].close()
+
+    def test_a_class_whose_tests_are_all_skipped_starts_no_server(self) -> None:
+        @unittest.skip("not today")
+        class Case(Served):
+            def test_it(self) -> None:
+                pass
+
+        started: list[str] = []
+        original = threading.Thread.start
+
+        def spy(self: threading.Thread) -> None:
+            started.append(self.name)
+            original(self)
+
+        threading.Thread.start = spy  # type: ignore[method-assign]
+        try:
+            result = run_case(Case)
+        finally:
+            threading.Thread.start = original  # type: ignore[method-assign]
+        assert len(result.skipped) == 1
+        assert started == []
+
+    def test_server_thread_death_is_reported_with_its_cause(
+        self, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        from flask_testcase import live_server
+
+        def broken(self: t.Any, poll_interval: float = 0.5) -> None:
+            raise RuntimeError("selector exploded")
+
+        monkeypatch.setattr(live_server._Server, "serve_forever", broken)
+
+        class Case(Served):
+            def test_a(self) -> None:
+                time.sleep(0.05)
+
+            def test_b(self) -> None:
+                raise AssertionError("must not run")
+
+        with caplog.at_level(logging.ERROR, logger="flask_testcase.live_server"):
+            result = run_case(Case)
+        assert len(result.errors) == 2
+        for _, report in result.errors:
+            assert "RuntimeError: selector exploded" in report
+            assert "has stopped: RuntimeError('selector exploded')" in report
+        assert "The live server thread stopped" in caplog.text
+
+
+class TestSerialisedRequests:
+    """With ``db`` set requests are served one at a time (they share one connection)."""
+
+    @pytest.mark.parametrize(("serialize", "expected_peak"), [(True, 1), (False, 4)])
+    def test_dispatcher_serialises_when_asked(self, serialize: bool, expected_peak: int) -> None:
+        from werkzeug.test import EnvironBuilder
+        from werkzeug.test import run_wsgi_app
+
+        from flask_testcase.live_server import _Dispatcher
+
+        app = flask.Flask(__name__)
+        running: list[int] = []
+        peak: list[int] = []
+        bodies: list[bytes] = []
+        lock = threading.Lock()
+
+        @app.route("/")
+        def index() -> str:
+            with lock:
+                running.append(1)
+                peak.append(len(running))
+            time.sleep(0.05)
+            with lock:
+                running.pop()
+            return "ok"
+
+        dispatcher = _Dispatcher()
+        dispatcher.attach(app, "test", serialize=serialize)
+        barrier = threading.Barrier(4)
+
+        def call() -> None:
+            # As the server calls it: iterate the body, then close it.
+            barrier.wait()
+            body, _, _ = run_wsgi_app(dispatcher, EnvironBuilder("/").get_environ())
+            try:
+                bodies.append(b"".join(body))
+            finally:
+                t.cast(t.Any, body).close()
+
+        threads = [threading.Thread(target=call) for _ in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        dispatcher.detach(1)
+        assert bodies == [b"ok"] * 4
+        assert max(peak) == expected_peak
+
+
+MODULE = """
+import multiprocessing
+import sys
+import threading
+import unittest
+import urllib.request
+
+import flask
+
+from flask_testcase.live_server import LiveServerTestCase
+
+PORTS = []
+
+
+def create_app():
+    app = flask.Flask(__name__)
+    # Neither a lock nor a local function pickles: if anything were sent to another
+    # process, the run would fail.
+    app.config["LOCK"] = threading.Lock()
+
+    @app.route("/")
+    def index():
+        return "served " + multiprocessing.get_start_method()
+
+    return app
+
+
+class Live(LiveServerTestCase):
+    def create_app(self):
+        return create_app()
+
+    def test_served(self):
+        PORTS.append(int(self.get_server_url().rsplit(":", 1)[1]))
+        body = urllib.request.urlopen(self.get_server_url() + "/", timeout=10).read()
+        self.assertEqual(body.decode(), "served " + multiprocessing.get_start_method())
+        self.assertEqual(multiprocessing.active_children(), [])
+
+    def test_served_again(self):
+        self.test_served()
+
+
+class ZAfterTheClass(unittest.TestCase):
+    def test_nothing_left(self):
+        import socket
+        names = [th.name for th in threading.enumerate() if th is not threading.main_thread()]
+        self.assertEqual([n for n in names if "live server" in n or "process_request" in n], [])
+        self.assertEqual(len(set(PORTS)), 1)
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", PORTS[0]), timeout=2).close()
+"""
+
+
+def run_module(tmp_path: Path, *command: str, env: dict[str, str] | None = None) -> str:
+    (tmp_path / "live_module.py").write_text(MODULE, encoding="utf-8")
+    full_env = dict(os.environ, **(env or {}))
+    full_env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
+    )
+    proc = subprocess.run(
+        command,
+        cwd=tmp_path,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    return output
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_works_under_every_multiprocessing_start_method(tmp_path: Path, method: str) -> None:
+    import multiprocessing
+
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"the {method!r} start method does not exist on this platform")
+    script = textwrap.dedent(f"""
+        import multiprocessing
+        import multiprocessing.reduction
+        import sys
+        import unittest
+
+        multiprocessing.set_start_method({method!r})
+
+        def refuse(*args, **kwargs):
+            raise AssertionError("something was pickled for another process")
+
+        # Anything multiprocessing would send to a child goes through this pickler.
+        multiprocessing.reduction.ForkingPickler.dumps = refuse
+
+        program = unittest.main(module="live_module", exit=False, verbosity=2)
+        sys.exit(not program.result.wasSuccessful())
+    """)
+    output = run_module(tmp_path, sys.executable, "-c", script)
+    assert "Ran 3 tests" in output
+    assert "OK" in output
+
+
+@pytest.mark.parametrize("runner", ["pytest", "nose2", "pynose"])
+def test_class_cleanup_stops_the_server_under_other_runners(tmp_path: Path, runner: str) -> None:
+    commands = {
+        "pytest": [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "live_module.py"],
+        "nose2": [sys.executable, "-m", "nose2", "live_module"],
+        "pynose": [str(Path(sys.executable).parent / "pynose"), "live_module.py"],
+    }
+    command = commands[runner]
+    if runner == "pynose" and not Path(command[0]).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("pynose is not installed; it comes with pip install -e '.[dev]'")
+        pytest.skip("pynose is not installed (pip install -e '.[dev]')")
+    output = run_module(tmp_path, *command)
+    assert "3 passed" in output or "Ran 3 tests" in output
+
+
+def test_coverage_measures_code_run_by_the_server_thread(tmp_path: Path) -> None:
+    data = tmp_path / ".coverage"
+    run_module(
+        tmp_path,
+        sys.executable,
+        "-m",
+        "coverage",
+        "run",
+        f"--data-file={data}",
+        "--include=live_module.py",
+        "-m",
+        "unittest",
+        "live_module",
+        env={"COVERAGE_PROCESS_START": ""},
+    )
+    report = tmp_path / "coverage.json"
+    run_module(
+        tmp_path,
+        sys.executable,
+        "-m",
+        "coverage",
+        "json",
+        f"--data-file={data}",
+        "-o",
+        str(report),
+    )
+    import json
+
+    files = json.loads(report.read_text())["files"]
+    executed = set(next(iter(files.values()))["executed_lines"])
+    lines = MODULE.splitlines()
+    view_body = lines.index('        return "served " + multiprocessing.get_start_method()') + 1
+    assert view_body in executed, "the view ran on the server thread and was measured"
