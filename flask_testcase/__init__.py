@@ -23,12 +23,14 @@ from .capture import (
     silence_templates,
 )
 from .case import TestCase, isolated_client_class
+from .live_server import LiveServerTestCase
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ContextVariableDoesNotExist",
     "FlashedMessage",
+    "LiveServerTestCase",
     "RenderedTemplate",
     "TestCase",
     "isolated_client_class",
