@@ -99,9 +99,9 @@ class TestAssertMessageFlashed:
 
     @pytest.mark.xfail(
         strict=True,
-        reason="lead: a category that is neither a str nor None (e.g. a msg passed"
-        " positionally by mistake is fine, but 5 or ['warning']) is not checked; the test"
-        " just fails instead of a TypeError naming the argument",
+        reason="lead: assertMessageFlashed does not check category; one that is neither a"
+        " str nor None (['message'], 5) just fails the test instead of raising a TypeError"
+        " that names the argument",
     )
     @in_case()
     def test_a_category_that_is_not_a_str_is_a_type_error(self: Case) -> None:
