@@ -1,0 +1,199 @@
+"""A real browser against LiveServerTestCase: headless Chromium driven by Selenium.
+
+The browser and its driver are Debian's ``chromium`` and ``chromium-driver``, given to
+Selenium by path so that Selenium Manager never downloads anything. Without them the
+tests skip with the reason; under ``CI=true`` they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import typing as t
+import unittest
+from pathlib import Path
+
+import flask
+import jinja2
+import pytest
+
+from flask_testcase import LiveServerTestCase
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+TEMPLATES = {
+    "greet.html": """<!doctype html>
+<title>Greet</title>
+<form method="post">
+  <label>Name <input name="name" id="name"></label>
+  <button type="submit" id="send">Send</button>
+</form>
+{% for message in get_flashed_messages() %}<p class="error">{{ message }}</p>{% endfor %}
+""",
+    "result.html": """<!doctype html>
+<title>Result</title>
+<h1 id="greeting">Hello, {{ name }}!</h1>
+{% for message in get_flashed_messages() %}<p class="flash">{{ message }}</p>{% endfor %}
+""",
+}
+
+
+def create_app() -> flask.Flask:
+    app = flask.Flask(__name__)
+    app.config.update(SECRET_KEY="browser", TESTING=True)
+    app.jinja_loader = jinja2.DictLoader(TEMPLATES)
+
+    @app.route("/greet", methods=["GET", "POST"])
+    def greet() -> t.Any:
+        if flask.request.method == "POST":
+            name = flask.request.form.get("name", "").strip()
+            if not name:
+                flask.flash("A name is required.")
+                return flask.render_template("greet.html"), 400
+            flask.flash(f"Greeted {name}")
+            return flask.redirect(flask.url_for("result", name=name))
+        return flask.render_template("greet.html")
+
+    @app.route("/result/<name>")
+    def result(name: str) -> str:
+        return flask.render_template("result.html", name=name)
+
+    return app
+
+
+def unavailable(reason: str) -> t.NoReturn:
+    """Skip, or fail under CI, where the browser tests must run."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but the browser tests cannot run: {reason}", pytrace=False)
+    raise unittest.SkipTest(reason)
+
+
+def start_chromium() -> t.Any:
+    """Start headless Chromium through chromedriver, both given by path."""
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    if missing:
+        unavailable(
+            f"{' and '.join(missing)} not found; install Debian's chromium and"
+            " chromium-driver packages"
+        )
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        unavailable("selenium is not installed; pip install -e '.[browser]'")
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        # This machine's network is closed: without these Chromium keeps trying to
+        # reach Google's services in the background.
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1024,768",
+    ):
+        options.add_argument(flag)
+    profile = tempfile.mkdtemp(prefix="flask-testcase-chromium-")
+    options.add_argument(f"--user-data-dir={profile}")
+    # A driver path in the Service means Selenium Manager is never run.
+    service = Service(executable_path=str(CHROMEDRIVER))
+    try:
+        driver = webdriver.Chrome(options=options, service=service)
+    except BaseException:
+        shutil.rmtree(profile, ignore_errors=True)
+        raise
+    driver.set_page_load_timeout(30)
+    driver.profile_dir = profile
+    return driver
+
+
+def stop_chromium(driver: t.Any) -> None:
+    try:
+        driver.quit()
+    finally:
+        shutil.rmtree(driver.profile_dir, ignore_errors=True)
+
+
+class BrowserTests(LiveServerTestCase):
+    """One Chromium per class (it takes about a second to start), one server per class."""
+
+    driver: t.ClassVar[t.Any]
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        cls.driver = start_chromium()
+        cls.addClassCleanup(stop_chromium, cls.driver)
+
+    def create_app(self) -> flask.Flask:
+        return create_app()
+
+    def wait_for(self, css: str) -> t.Any:
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as ec
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        return WebDriverWait(self.driver, 10).until(
+            ec.presence_of_element_located((By.CSS_SELECTOR, css))
+        )
+
+    def test_fill_and_submit_a_form_then_see_the_result_page(self) -> None:
+        from selenium.webdriver.common.by import By
+
+        self.driver.get(self.get_server_url() + "/greet")
+        self.assertEqual(self.driver.title, "Greet")
+        self.driver.find_element(By.ID, "name").send_keys("Ada")
+        self.driver.find_element(By.ID, "send").click()
+
+        greeting = self.wait_for("#greeting")
+        self.assertEqual(greeting.text, "Hello, Ada!")
+        self.assertEqual(self.driver.current_url, self.get_server_url() + "/result/Ada")
+        self.assertEqual(self.driver.find_element(By.CSS_SELECTOR, ".flash").text, "Greeted Ada")
+        # What the browser made the server do was recorded like a test-client request.
+        self.assertEqual([t.name for t in self.templates], ["greet.html", "result.html"])
+        self.assertContext("name", "Ada")
+        self.assertMessageFlashed("Greeted Ada")
+
+    def test_a_rejected_form_shows_the_error(self) -> None:
+        from selenium.webdriver.common.by import By
+
+        self.driver.get(self.get_server_url() + "/greet")
+        self.driver.find_element(By.ID, "send").click()
+        error = self.wait_for(".error")
+        self.assertEqual(error.text, "A name is required.")
+        self.assertMessageFlashed("A name is required.")
+        # Only this test's renders: the previous test's app and records are gone.
+        self.assertEqual([t.name for t in self.templates], ["greet.html", "greet.html"])
+
+
+class TestWithoutChromium:
+    """What happens on a machine without the browser: a skip, or a failure under CI."""
+
+    def test_skips_with_the_reason(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.delenv("CI", raising=False)
+        monkeypatch.setattr(f"{__name__}.CHROMIUM", Path("/nonexistent/chromium"))
+        with pytest.raises(unittest.SkipTest) as info:
+            start_chromium()
+        assert str(info.value) == (
+            "/nonexistent/chromium not found; install Debian's chromium and chromium-driver"
+            " packages"
+        )
+
+    def test_fails_under_ci(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("CI", "true")
+        monkeypatch.setattr(f"{__name__}.CHROMEDRIVER", Path("/nonexistent/chromedriver"))
+        with pytest.raises(pytest.fail.Exception) as info:
+            start_chromium()
+        assert str(info.value) == (
+            "CI=true but the browser tests cannot run: /nonexistent/chromedriver not found;"
+            " install Debian's chromium and chromium-driver packages"
+        )
