@@ -1,0 +1,17 @@
+"""pytest-flask's documented setup: an ``app`` fixture; the plugin provides ``client``."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+
+from benchmarks.app import create_app
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+
+
+@pytest.fixture
+def app() -> Flask:
+    return create_app()
