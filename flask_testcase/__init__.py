@@ -15,15 +15,16 @@
 from __future__ import annotations
 
 from .assertions import ContextVariableDoesNotExist
-from .capture import (
-    FlashedMessage,
-    RenderedTemplate,
-    record_flashed_messages,
-    record_templates,
-    silence_templates,
-)
-from .case import TestCase, isolated_client_class
+from .capture import FlashedMessage
+from .capture import RenderedTemplate
+from .capture import record_flashed_messages
+from .capture import record_templates
+from .capture import silence_templates
+from .case import TestCase
+from .case import isolated_client_class
 from .live_server import LiveServerTestCase
+from .twill import Twill
+from .twill import TwillTestCase
 
 __version__ = "0.1.0"
 
@@ -33,6 +34,8 @@ __all__ = [
     "LiveServerTestCase",
     "RenderedTemplate",
     "TestCase",
+    "Twill",
+    "TwillTestCase",
     "isolated_client_class",
     "record_flashed_messages",
     "record_templates",

@@ -1,0 +1,798 @@
+"""TwillTestCase and Twill: twill 3 browsing the app in process.
+
+The inner ``*Case`` classes are real :class:`TwillTestCase` subclasses run through a
+:class:`unittest.TestSuite`; the pytest tests check what they report. They are named
+so that pytest does not collect them itself.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import socket
+import subprocess
+import sys
+import textwrap
+import types
+import typing as t
+import unittest
+from pathlib import Path
+
+import flask
+import pytest
+from jinja2 import DictLoader
+
+from flask_testcase import TestCase
+from flask_testcase import Twill
+from flask_testcase import TwillTestCase
+
+twill = pytest.importorskip("twill")
+from twill import commands  # noqa: E402
+from twill import namespaces  # noqa: E402
+from twill import parse  # noqa: E402
+from twill.commands import code  # noqa: E402
+from twill.commands import find  # noqa: E402
+from twill.commands import follow  # noqa: E402
+from twill.commands import fv  # noqa: E402
+from twill.commands import go  # noqa: E402
+from twill.commands import notfind  # noqa: E402
+from twill.commands import show  # noqa: E402
+from twill.commands import submit  # noqa: E402
+from twill.errors import TwillAssertionError  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+TEMPLATES = {
+    "layout.html": (
+        "<html><head><title>{% block title %}{% endblock %}</title></head><body>"
+        "{% for category, message in get_flashed_messages(with_categories=true) %}"
+        '<p class="flash {{ category }}">{{ message }}</p>{% endfor %}'
+        "{% block body %}{% endblock %}</body></html>"
+    ),
+    "home.html": (
+        '{% extends "layout.html" %}{% block title %}Home{% endblock %}{% block body %}'
+        "{% if user %}<p>Hello, {{ user }}</p>"
+        '<a href="/logout">Log out</a>{% else %}<p>Not logged in</p>'
+        '<a href="/login">Log in here</a>{% endif %}{% endblock %}'
+    ),
+    "login.html": (
+        '{% extends "layout.html" %}{% block title %}Log in{% endblock %}{% block body %}'
+        '<form method="post" action="/login">'
+        '<input name="username"><input name="password" type="password">'
+        '<input type="submit" value="Log in"></form>{% endblock %}'
+    ),
+}
+
+
+def make_app() -> flask.Flask:
+    app = flask.Flask(__name__)
+    app.config.update(SECRET_KEY="test", TESTING=True)
+    app.jinja_loader = DictLoader(TEMPLATES)
+
+    @app.route("/")
+    def home() -> str:
+        return flask.render_template("home.html", user=flask.session.get("user"))
+
+    @app.route("/login", methods=["GET", "POST"])
+    def login() -> t.Any:
+        if flask.request.method == "POST":
+            username = flask.request.form["username"]
+            if flask.request.form["password"] == "secret":
+                flask.session["user"] = username
+                flask.flash(f"Welcome, {username}!")
+                return flask.redirect("/")
+            flask.flash("Wrong password", "error")
+        return flask.render_template("login.html")
+
+    @app.route("/logout")
+    def logout() -> t.Any:
+        flask.session.clear()
+        return flask.redirect("/")
+
+    @app.route("/counter")
+    def counter() -> str:
+        flask.session["count"] = flask.session.get("count", 0) + 1
+        return f"<p>count={flask.session['count']}</p>"
+
+    @app.route("/g")
+    def read_g() -> str:
+        seen = sorted(k for k in vars(flask.g) if not k.startswith("_"))
+        flask.g.set_by_request = True
+        return f"<p>g={','.join(seen) or 'empty'}</p>"
+
+    @app.route("/host")
+    def host() -> str:
+        return f"<p>{flask.request.host_url}</p>"
+
+    return app
+
+
+class AppCase(TwillTestCase):
+    # Run by the tests below through unittest, never collected by pytest itself.
+    __test__ = False
+
+    def create_app(self) -> flask.Flask:
+        return make_app()
+
+
+def run_case(cls: type[unittest.TestCase], *names: str) -> unittest.TestResult:
+    """Run the named tests of ``cls`` (all, in name order, by default) through a suite."""
+    if names:
+        suite = unittest.TestSuite(cls(name) for name in names)
+    else:
+        suite = unittest.TestLoader().loadTestsFromTestCase(cls)
+    result = unittest.TestResult()
+    suite.run(result)
+    return result
+
+
+def assert_passed(result: unittest.TestResult, count: int) -> None:
+    problems = [text for _, text in result.failures + result.errors]
+    assert not problems, "\n".join(problems)
+    assert result.testsRun == count
+    assert not result.skipped
+
+
+def failure_text(report: tuple[unittest.TestCase, str]) -> str:
+    """The last lines of a reported traceback: the exception type and message."""
+    text = report[1].rstrip("\n")
+    return text[text.rindex("\nflask_testcase.twill.") + 1 :]
+
+
+class TestImport:
+    def test_twill_test_case_is_a_test_case(self) -> None:
+        assert issubclass(TwillTestCase, TestCase)
+
+    def test_names_are_exported(self) -> None:
+        import flask_testcase
+
+        assert {"Twill", "TwillTestCase"} <= set(flask_testcase.__all__)
+
+    def test_importing_flask_testcase_does_not_import_twill(self) -> None:
+        code = "import sys, flask_testcase; print('twill' in sys.modules)"
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        assert out.strip() == "False"
+
+
+BLOCKED = """
+import sys
+sys.modules["twill"] = None  # any "import twill" now raises ImportError
+import flask, unittest, flask_testcase
+"""
+
+
+class TestWithoutTwill:
+    """twill missing: simulated in a subprocess where importing it raises ImportError."""
+
+    def run_python(self, code: str) -> str:
+        proc = subprocess.run(
+            [sys.executable, "-c", BLOCKED + textwrap.dedent(code)],
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    def test_flask_testcase_imports(self) -> None:
+        out = self.run_python("print(flask_testcase.TwillTestCase.__name__)")
+        assert out.strip() == "TwillTestCase"
+
+    def test_twill_helper_names_the_extra(self) -> None:
+        out = self.run_python(
+            """
+            try:
+                with flask_testcase.Twill(flask.Flask("x")):
+                    pass
+            except ImportError as error:
+                print(error)
+            """
+        )
+        assert out.strip() == (
+            "Twill needs twill 3, which is not installed. Install the extra:"
+            " pip install flask-testcase[twill]"
+        )
+
+    def test_twill_test_case_reports_an_error_naming_the_extra(self) -> None:
+        out = self.run_python(
+            """
+            class Case(flask_testcase.TwillTestCase):
+                def create_app(self):
+                    return flask.Flask("x")
+                def test_it(self):
+                    pass
+            result = unittest.TestResult()
+            Case("test_it").run(result)
+            print(len(result.errors), len(result.failures))
+            print(result.errors[0][1].strip().splitlines()[-1])
+            """
+        )
+        counts, last = out.strip().splitlines()
+        assert counts == "1 0"
+        assert last == (
+            "ImportError: TwillTestCase needs twill 3, which is not installed."
+            " Install the extra: pip install flask-testcase[twill]"
+        )
+
+
+class InProcessCase(AppCase):
+    def test_browser_is_twills_global_browser(self) -> None:
+        assert self.browser is twill.browser
+        assert self.browser is commands.browser
+        assert self.browser is self.twill.browser
+
+    def test_go_reaches_the_app_without_a_server(self) -> None:
+        self.browser.go(self.make_twill_url("/"))
+        assert self.browser.code == 200
+        assert self.browser.title == "Home"
+        assert "Not logged in" in self.browser.html
+
+    def test_a_path_goes_to_the_app_before_any_page(self) -> None:
+        go("/counter")
+        assert self.browser.url == "http://127.0.0.1:5000/counter"
+        assert "count=1" in self.browser.html
+
+
+class TestInProcess:
+    def test_requests_reach_the_app_without_the_network(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        def no_network(*args: t.Any) -> t.NoReturn:
+            raise AssertionError("twill tried to open a network connection")
+
+        monkeypatch.setattr(socket.socket, "connect", no_network)
+        monkeypatch.setattr(socket.socket, "connect_ex", no_network)
+        assert_passed(run_case(InProcessCase), 3)
+
+
+class UrlCase(AppCase):
+    twill_host = "app.test"
+    twill_port = 8443
+    twill_scheme = "https"
+
+    def test_make_twill_url_uses_the_class_attributes(self) -> None:
+        assert self.make_twill_url("/login?next=/") == "https://app.test:8443/login?next=/"
+        assert self.make_twill_url("login") == "https://app.test:8443/login"
+
+    def test_the_app_sees_the_host_port_and_scheme(self) -> None:
+        go("/host")
+        find("https://app.test:8443/")
+
+
+class NoPortCase(AppCase):
+    twill_host = "localhost"
+    twill_port = None
+
+    def test_url_without_port(self) -> None:
+        assert self.make_twill_url("/") == "http://localhost/"
+        go("/counter")
+        go("/counter")
+        find("count=2")  # cookies work for "localhost" too
+
+
+class TestUrls:
+    def test_class_attributes(self) -> None:
+        assert_passed(run_case(UrlCase), 2)
+
+    def test_no_port(self) -> None:
+        assert_passed(run_case(NoPortCase), 1)
+
+    def test_flask_testing_defaults(self) -> None:
+        assert TwillTestCase.twill_host == "127.0.0.1"
+        assert TwillTestCase.twill_port == 5000
+        assert TwillTestCase.twill_scheme == "http"
+        assert Twill(make_app()).url("/") == "http://127.0.0.1:5000/"
+
+    def test_url_rejects_a_full_url(self) -> None:
+        with pytest.raises(ValueError) as info:
+            Twill(make_app()).url("http://example.com/")
+        assert str(info.value) == (
+            "Twill.url() takes a path such as '/login', got the full URL"
+            " 'http://example.com/'; pass that to the browser directly."
+        )
+
+    def test_url_rejects_a_non_string(self) -> None:
+        with pytest.raises(TypeError) as info:
+            Twill(make_app()).url(None)  # type: ignore[arg-type]
+        assert str(info.value) == "Twill.url() takes a path such as '/login', got None."
+
+
+class CommandsCase(AppCase):
+    def test_log_in_with_commands(self) -> None:
+        go("/")
+        code(200)
+        find("Not logged in")
+        notfind("Hello")
+        follow("Log in here")
+        code(200)
+        find("<title>Log in</title>")
+        fv("1", "username", "alice")
+        fv("1", "password", "secret")
+        submit()
+        code(200)
+        find("Hello, alice")
+        # The redirect after the POST was followed to the home page.
+        assert self.browser.url == "http://127.0.0.1:5000/"
+        self.assertMessageFlashed("Welcome, alice!")
+        self.assertEqual([t.name for t in self.templates], ["home.html", "login.html", "home.html"])
+        show()
+        assert "<p>Hello, alice</p>" in self.twill.output
+
+    def test_wrong_password_flashes_an_error(self) -> None:
+        go("/login")
+        fv("1", "username", "alice")
+        fv("1", "password", "guess")
+        submit()
+        find("Wrong password")
+        self.assertMessageFlashed("Wrong password", "error")
+        self.assertTemplateUsed("login.html")
+
+    def test_find_returns_the_match(self) -> None:
+        go("/counter")
+        assert find(r"count=(\d)") == "1"
+
+
+class TestCommands:
+    def test_commands_operate_on_the_app(self) -> None:
+        assert_passed(run_case(CommandsCase), 3)
+
+
+class ScriptCase(AppCase):
+    def test_login_script(self) -> None:
+        self.twill_script("twill/login.twill", username="alice")
+        self.assertMessageFlashed("Welcome, alice!")
+        self.assertTemplateUsed("home.html")
+        # The session the script made is still there for the rest of the test.
+        go("/")
+        find("Hello, alice")
+        # Script variables do not stay behind in twill's namespace.
+        assert "username" not in namespaces.global_dict
+
+    def test_script_by_absolute_path(self) -> None:
+        self.twill_script(HERE / "twill" / "login.twill", username="bob")
+        find("Hello, bob")
+
+    def test_reset_browser_keeps_the_app(self) -> None:
+        self.twill_script("twill/reset.twill")
+
+    def test_run_string(self) -> None:
+        self.twill.run_string("go /counter\ngo /counter\nfind count=2\n")
+
+
+class TestScripts:
+    def test_scripts_run_against_the_app(self) -> None:
+        assert_passed(run_case(ScriptCase), 4)
+
+    def test_missing_script(self) -> None:
+        class Case(AppCase):
+            def test_it(self) -> None:
+                self.twill_script("twill/nope.twill")
+
+        result = run_case(Case)
+        assert len(result.errors) == 1
+        expected = (
+            "FileNotFoundError: twill script 'twill/nope.twill' not found: looked for"
+            f" {str(HERE / 'twill' / 'nope.twill')!r}"
+            " (a relative path is relative to the test module's directory)"
+        )
+        assert result.errors[0][1].strip().splitlines()[-1] == expected
+
+    def test_run_script_outside_the_block(self) -> None:
+        with pytest.raises(RuntimeError) as info:
+            Twill(make_app()).run_script(HERE / "twill" / "login.twill")
+        assert str(info.value) == (
+            "Twill scripts run inside the block: 'with Twill(app) as t: t.run_script(...)'."
+        )
+
+
+class SessionCase(AppCase):
+    def test_1_counts_within_the_test(self) -> None:
+        go("/counter")
+        go("/counter")
+        find("count=2")
+        assert [c.name for c in self.browser.cookies().jar] == ["session"]
+
+    def test_2_raises_with_a_session(self) -> None:
+        go("/counter")
+        raise RuntimeError("boom")
+
+    def test_3_starts_without_cookies(self) -> None:
+        assert len(self.browser.cookies()) == 0
+        go("/counter")
+        find("count=1")
+
+
+class TestSession:
+    def test_session_persists_within_a_test_and_never_across(self) -> None:
+        result = run_case(SessionCase)
+        assert result.testsRun == 3
+        assert not result.failures
+        assert [case.id().rsplit(".", 1)[1] for case, _ in result.errors] == [
+            "test_2_raises_with_a_session"
+        ]
+
+
+class ContextCase(AppCase):
+    def test_test_body_g_is_not_seen_by_requests(self) -> None:
+        flask.g.from_test = True
+        go("/g")
+        find("g=empty")
+        # And the request's g did not reach the test body's.
+        assert not hasattr(flask.g, "set_by_request")
+
+    def test_one_requests_g_is_not_seen_by_the_next(self) -> None:
+        go("/g")
+        go("/g")
+        find("g=empty")
+
+
+class TestFreshContext:
+    def test_each_twill_request_runs_in_a_fresh_context(self) -> None:
+        assert_passed(run_case(ContextCase), 2)
+
+
+class FailingCase(AppCase):
+    def test_code(self) -> None:
+        go("/missing")
+        code(200)
+
+    def test_find(self) -> None:
+        go("/")
+        find("Nope")
+
+    def test_notfind(self) -> None:
+        go("/")
+        notfind("Not logged")
+
+    def test_follow(self) -> None:
+        go("/")
+        follow("nowhere")
+
+    def test_before_any_page(self) -> None:
+        commands.url("/x")
+
+    def test_script(self) -> None:
+        self.twill_script("twill/wrong_password.twill")
+
+    def test_in_subtest(self) -> None:
+        for path in ("/", "/missing"):
+            with self.subTest(path=path):
+                go(path)
+                code(200)
+
+    def test_with_block_inside_the_test(self) -> None:
+        with self.twill as t:
+            t.browser.go(t.url("/missing"))
+            code(200)
+
+
+class SetUpFailingCase(AppCase):
+    def setUp(self) -> None:
+        go("/missing")
+        code(200)
+
+    def test_it(self) -> None:
+        pass
+
+
+class TestFailures:
+    def test_failed_checks_are_failures_with_twills_message_and_the_url(self) -> None:
+        result = run_case(FailingCase)
+        assert not result.errors, result.errors[0][1] if result.errors else ""
+        reports = {
+            case.id().rsplit(".", 1)[1]: failure_text((case, text))
+            for case, text in result.failures
+        }
+        prefix = "flask_testcase.twill.TwillCheckFailed: "
+        url = "http://127.0.0.1:5000"
+        script = HERE / "twill" / "wrong_password.twill"
+        assert reports == {
+            "test_code": f"{prefix}code is 404 != 200\nURL: {url}/missing",
+            "test_find": f"{prefix}no match to 'Nope'\nURL: {url}/",
+            "test_notfind": f"{prefix}match to 'Not logged'\nURL: {url}/",
+            "test_follow": f"{prefix}no links match to 'nowhere'\nURL: {url}/",
+            "test_before_any_page": (
+                f"{prefix}current url is '';\ndoes not match '/x'\nURL: (no page loaded)"
+            ),
+            "test_script": (
+                f"{prefix}no match to 'Hello, alice'\nURL: {url}/login\n"
+                f"TwillCheckFailed raised on line 6 of '{script}' while executing\n"
+                '>> find "Hello, alice"'
+            ),
+            "test_in_subtest (path='/missing')": f"{prefix}code is 404 != 200\nURL: {url}/missing",
+            "test_with_block_inside_the_test": f"{prefix}code is 404 != 200\nURL: {url}/missing",
+        }
+
+    def test_failure_in_a_subtest_is_a_failure(self) -> None:
+        result = run_case(FailingCase, "test_in_subtest")
+        assert not result.errors
+        assert len(result.failures) == 1
+        subtest, text = result.failures[0]
+        assert "(path='/missing')" in str(subtest)
+        assert text.rstrip().endswith("code is 404 != 200\nURL: http://127.0.0.1:5000/missing")
+
+    def test_failure_in_set_up_is_a_failure(self) -> None:
+        result = run_case(SetUpFailingCase)
+        assert not result.errors
+        assert failure_text(result.failures[0]) == (
+            "flask_testcase.twill.TwillCheckFailed: code is 404 != 200\n"
+            "URL: http://127.0.0.1:5000/missing"
+        )
+
+    def test_custom_failure_exception(self) -> None:
+        class MyFailure(AssertionError):
+            pass
+
+        class Case(AppCase):
+            failureException = MyFailure
+
+            def test_it(self) -> None:
+                go("/missing")
+                with self.assertRaises(MyFailure):
+                    code(200)
+                code(200)
+
+        result = run_case(Case)
+        assert not result.errors
+        assert len(result.failures) == 1
+
+    def test_twills_own_class_still_catches_failures(self) -> None:
+        class Case(AppCase):
+            def test_it(self) -> None:
+                go("/missing")
+                with self.assertRaises(TwillAssertionError) as info:
+                    code(200)
+                self.assertIsInstance(info.exception, AssertionError)
+
+        assert_passed(run_case(Case), 1)
+
+    def test_other_twill_errors_stay_errors(self) -> None:
+        class Case(AppCase):
+            def test_it(self) -> None:
+                show("nonsense")
+
+        result = run_case(Case)
+        assert not result.failures
+        assert result.errors[0][1].strip().splitlines()[-1] == (
+            'twill.errors.TwillException: Cannot show "nonsense".'
+        )
+
+
+class TestOutput:
+    @pytest.fixture
+    def sentinel(self, monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+        """Stand in for twill's own handler, which prints to the terminal."""
+        stream = io.StringIO()
+        monkeypatch.setattr(twill.log, "handlers", [logging.StreamHandler(stream)])
+        return stream
+
+    def test_output_is_collected_not_printed(
+        self, sentinel: io.StringIO, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        outputs: list[str] = []
+
+        class Case(AppCase):
+            def test_it(self) -> None:
+                go("/")
+                show()
+                outputs.append(self.twill.output)
+
+        assert_passed(run_case(Case), 1)
+        assert outputs[0].startswith("==> at http://127.0.0.1:5000/\n\n<html><head><title>Home")
+        assert sentinel.getvalue() == ""
+        assert capsys.readouterr() == ("", "")
+
+    def test_show_output_prints_it(
+        self, sentinel: io.StringIO, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        class Case(AppCase):
+            twill_show_output = True
+
+            def test_it(self) -> None:
+                go("/")
+
+        assert_passed(run_case(Case), 1)
+        assert capsys.readouterr().out == "==> at http://127.0.0.1:5000/\n"
+        assert sentinel.getvalue() == ""
+
+    def test_twill_logger_is_restored(self, sentinel: io.StringIO) -> None:
+        handlers = list(twill.log.handlers)
+        propagate = twill.log.propagate
+        run_case(FailingCase, "test_script")
+        assert twill.log.handlers == handlers
+        assert twill.log.propagate is propagate
+        go_nowhere = twill.log.handlers[0]
+        assert isinstance(go_nowhere, logging.StreamHandler)
+
+
+def twill_globals() -> dict[str, t.Any]:
+    import http.client
+
+    return {
+        "browser": twill.browser,
+        "browser module": sys.modules["twill.browser"].browser,
+        "commands.browser": commands.browser,
+        "parse.browser": parse.browser,
+        "TwillAssertionError": commands.TwillAssertionError,
+        "options": dict(commands.options),
+        "global_dict": dict(namespaces.global_dict),
+        "local stack": list(namespaces._local_dict_stack),
+        "log_commands": parse._log_commands,
+        "debuglevel": http.client.HTTPConnection.debuglevel,
+        "handlers": list(twill.log.handlers),
+        "propagate": twill.log.propagate,
+        "handler": twill.handler,
+    }
+
+
+class MessyCase(AppCase):
+    def test_it(self) -> None:
+        go("/counter")
+        self.twill.run_string(
+            "setglobal leftover 1\nconfig readonly_controls_writeable 1\n"
+            "debug commands 1\ndebug http 1\n"
+        )
+        self.browser.headers["X-Extra"] = "1"
+        raise RuntimeError("the test fails half way")
+
+
+class TestNoLeaks:
+    def test_twill_globals_restored_after_a_test_that_raises(self) -> None:
+        before = twill_globals()
+        result = run_case(MessyCase)
+        assert len(result.errors) == 1
+        assert result.errors[0][1].strip().splitlines()[-1] == (
+            "RuntimeError: the test fails half way"
+        )
+        assert twill_globals() == before
+
+    def test_fixtures_are_dropped_after_the_test(self) -> None:
+        case = InProcessCase("test_browser_is_twills_global_browser")
+        result = unittest.TestResult()
+        case.run(result)
+        assert_passed(result, 1)
+        assert "twill" not in vars(case)
+        assert "browser" not in vars(case)
+
+    def test_set_up_error_leaves_nothing_behind(self) -> None:
+        class Case(AppCase):
+            def create_app(self) -> flask.Flask:
+                raise RuntimeError("no app")
+
+            def test_it(self) -> None:
+                pass
+
+        before = twill_globals()
+        result = run_case(Case)
+        assert len(result.errors) == 1
+        assert twill_globals() == before
+
+
+class TestTwillHelper:
+    def test_context_manager_in_a_plain_test_case(self) -> None:
+        class Case(TestCase):
+            def create_app(self) -> flask.Flask:
+                return make_app()
+
+            def test_it(self) -> None:
+                with Twill(self.app, port=3000) as t:
+                    t.browser.go(t.url("/counter"))
+                    assert t.browser.url == "http://127.0.0.1:3000/counter"
+                    find("count=1")
+                    self.assertTemplateNotUsed("login.html")
+                    go("/missing")
+                    code(200)
+
+        result = run_case(Case)
+        assert not result.errors
+        assert failure_text(result.failures[0]) == (
+            "flask_testcase.twill.TwillCheckFailed: code is 404 != 200\n"
+            "URL: http://127.0.0.1:3000/missing"
+        )
+
+    def test_browser_before_entering(self) -> None:
+        with pytest.raises(RuntimeError) as info:
+            Twill(make_app()).browser  # noqa: B018
+        assert str(info.value) == (
+            "Twill.browser exists once the Twill is entered: use"
+            " 'with Twill(app) as t:' and then t.browser."
+        )
+
+    def test_reentering_keeps_the_browser_and_each_with_starts_fresh(self) -> None:
+        helper = Twill(make_app())
+        with helper as t:
+            first = t.browser
+            go("/counter")
+            with helper:
+                assert twill.browser is first
+                go("/counter")
+            # The inner exit did not restore anything yet.
+            assert twill.browser is first
+            find("count=2")
+        assert twill.browser is not first
+        assert first.url == "http://127.0.0.1:5000/counter"  # still readable
+        with helper:
+            assert helper.browser is not first
+            go("/counter")
+            find("count=1")
+
+    def test_nested_helpers_restore_in_order(self) -> None:
+        outer, inner = Twill(make_app()), Twill(make_app(), port=1)
+        original = twill.browser
+        with outer:
+            with inner:
+                assert twill.browser is inner.browser
+            assert twill.browser is outer.browser
+        assert twill.browser is original
+
+    def test_misuse(self) -> None:
+        app = make_app()
+        with pytest.raises(TypeError) as info:
+            Twill("app")  # type: ignore[arg-type]
+        assert str(info.value) == (
+            "Twill() takes the Flask application to browse, got 'app' (str);"
+            " pass the app, e.g. Twill(create_app())."
+        )
+        with pytest.raises(TypeError) as info:
+            Twill(app, port="80")  # type: ignore[arg-type]
+        assert str(info.value) == "Twill() port must be an int or None, got '80'."
+        with pytest.raises(TypeError) as info:
+            Twill(app, host="")
+        assert str(info.value) == (
+            "Twill() host must be a non-empty str such as 'localhost', got ''."
+        )
+        with pytest.raises(ValueError) as info:
+            Twill(app, scheme="ftp")
+        assert str(info.value) == "Twill() scheme must be 'http' or 'https', got 'ftp'."
+        with pytest.raises(TypeError) as info:
+            Twill(app, failure_exception=int)  # type: ignore[arg-type]
+        assert str(info.value) == (
+            "Twill() failure_exception must be an Exception subclass such as"
+            " AssertionError, got <class 'int'>."
+        )
+        with pytest.raises(TypeError) as info, Twill(app) as t:
+            t.run_string(None)  # type: ignore[arg-type]
+        assert str(info.value) == "Twill.run_string() takes the script as a str, got None."
+
+
+def python_blocks(path: Path) -> list[str]:
+    """The ``.. code-block:: python`` blocks of a reST file, dedented."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    blocks: list[str] = []
+    for i, line in enumerate(lines):
+        if line.strip() == ".. code-block:: python":
+            body = []
+            for following in lines[i + 1 :]:
+                if following.strip() and not following.startswith(" "):
+                    break
+                body.append(following)
+            blocks.append(textwrap.dedent("\n".join(body)).strip() + "\n")
+    return blocks
+
+
+class TestDocsExamples:
+    def test_twill_chapter_examples_pass(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        blocks = python_blocks(HERE.parent / "docs" / "twill.rst")
+        assert len(blocks) == 3
+        myapp = types.ModuleType("myapp")
+        myapp.create_app = lambda config=None: make_app()  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "myapp", myapp)
+        # The examples' test module "lives" in tests/, so "twill/login.twill" resolves.
+        module = types.ModuleType("twill_docs_example")
+        module.__file__ = str(HERE / "test_twill_docs_example.py")
+        module.create_app = myapp.create_app  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, module.__name__, module)
+        for block in blocks:
+            exec(compile(block, "docs/twill.rst", "exec"), module.__dict__)
+        suite = unittest.TestSuite()
+        for value in list(vars(module).values()):
+            if (
+                isinstance(value, type)
+                and issubclass(value, TestCase)
+                and value.__module__ == module.__name__
+            ):
+                suite.addTests(unittest.TestLoader().loadTestsFromTestCase(value))
+        result = unittest.TestResult()
+        suite.run(result)
+        assert_passed(result, 3)
