@@ -52,7 +52,7 @@ PAGE_HTML = TEMPLATES["page.html"]
 def make_app(**config: t.Any) -> Flask:
     """The app every assertion test runs against; ``config`` updates ``app.config``."""
     app = Flask(__name__)
-    app.config.update(TESTING=True, SECRET_KEY="test secret", **config)
+    app.config.update({"TESTING": True, "SECRET_KEY": "test secret", **config})
     app.jinja_loader = DictLoader(TEMPLATES)  # type: ignore[assignment]
 
     @app.route("/")
