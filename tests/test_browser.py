@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
+import textwrap
 import typing as t
 import unittest
 from pathlib import Path
@@ -72,8 +74,8 @@ def unavailable(reason: str) -> t.NoReturn:
     raise unittest.SkipTest(reason)
 
 
-def start_chromium() -> t.Any:
-    """Start headless Chromium through chromedriver, both given by path."""
+def require_chromium() -> None:
+    """Skip (or fail under CI) unless the browser, its driver and Selenium are here."""
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
     if missing:
         unavailable(
@@ -81,10 +83,16 @@ def start_chromium() -> t.Any:
             " chromium-driver packages"
         )
     try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
+        import selenium  # noqa: F401
     except ImportError:
         unavailable("selenium is not installed; pip install -e '.[browser]'")
+
+
+def start_chromium() -> t.Any:
+    """Start headless Chromium through chromedriver, both given by path."""
+    require_chromium()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
@@ -182,7 +190,7 @@ class TestWithoutChromium:
         monkeypatch.delenv("CI", raising=False)
         monkeypatch.setattr(f"{__name__}.CHROMIUM", Path("/nonexistent/chromium"))
         with pytest.raises(unittest.SkipTest) as info:
-            start_chromium()
+            require_chromium()
         assert str(info.value) == (
             "/nonexistent/chromium not found; install Debian's chromium and chromium-driver"
             " packages"
@@ -192,8 +200,28 @@ class TestWithoutChromium:
         monkeypatch.setenv("CI", "true")
         monkeypatch.setattr(f"{__name__}.CHROMEDRIVER", Path("/nonexistent/chromedriver"))
         with pytest.raises(pytest.fail.Exception) as info:
-            start_chromium()
+            require_chromium()
         assert str(info.value) == (
             "CI=true but the browser tests cannot run: /nonexistent/chromedriver not found;"
             " install Debian's chromium and chromium-driver packages"
         )
+
+
+def test_the_docs_browser_example_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/live-server.rst's browser example, run as a user would run it."""
+    import re
+    import types
+
+    text = (Path(__file__).parent.parent / "docs" / "live-server.rst").read_text("utf-8")
+    blocks = re.findall(r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)", text)
+    examples = [textwrap.dedent(b) for b in blocks if "webdriver" in b]
+    assert len(examples) == 1, "docs/live-server.rst should have one browser example"
+    require_chromium()
+    module = types.ModuleType("live_server_docs_example")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    exec(compile(examples[0], "docs/live-server.rst", "exec"), module.__dict__)
+    suite = unittest.TestLoader().loadTestsFromTestCase(module.GreetingInTheBrowser)
+    result = unittest.TestResult()
+    suite.run(result)
+    assert result.testsRun == 1
+    assert result.wasSuccessful(), [text for _, text in result.errors + result.failures]
