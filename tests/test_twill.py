@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import re
 import socket
 import subprocess
 import sys
@@ -796,3 +798,73 @@ class TestDocsExamples:
         result = unittest.TestResult()
         suite.run(result)
         assert_passed(result, 3)
+
+
+RUNNER_MODULE = """
+import flask
+from twill.commands import code, find, go
+
+from flask_testcase import TwillTestCase
+
+
+def make_app():
+    app = flask.Flask(__name__)
+
+    @app.route("/")
+    def index():
+        return "<p>hi</p>"
+
+    return app
+
+
+class Browse(TwillTestCase):
+    def create_app(self):
+        return make_app()
+
+    def test_passes(self):
+        go("/")
+        find("hi")
+
+    def test_fails(self):
+        go("/")
+        code(404)
+
+    def test_errors(self):
+        go("/")
+        raise RuntimeError("boom")
+"""
+
+
+class TestRunners:
+    """A twill test module under real runners: one pass, one failure, one error, silent."""
+
+    def run(self, tmp_path: Path, *command: str) -> str:
+        (tmp_path / "twill_sample.py").write_text(RUNNER_MODULE, encoding="utf-8")
+        env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+        proc = subprocess.run(
+            command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        )
+        output = proc.stdout + proc.stderr
+        assert proc.returncode == 1, output
+        # twill's output is collected, never printed, even with capture off.
+        assert "==> at" not in output
+        assert "TwillCheckFailed: code is 200 != 404" in output
+        assert "URL: http://127.0.0.1:5000/" in output
+        return output
+
+    def test_unittest(self, tmp_path: Path) -> None:
+        output = self.run(tmp_path, sys.executable, "-m", "unittest", "twill_sample")
+        assert output.rstrip().endswith("FAILED (failures=1, errors=1)"), output
+
+    def test_pytest(self, tmp_path: Path) -> None:
+        command = [sys.executable, "-m", "pytest", "-s", "-p", "no:cacheprovider"]
+        output = self.run(tmp_path, *command, "twill_sample.py")
+        assert re.search(r"\b2 failed, 1 passed\b", output.strip().splitlines()[-1]), output
+        assert "FAILED twill_sample.py::Browse::test_fails - flask_testcase.twill.Twill" in output
+
+    def test_nose2(self, tmp_path: Path) -> None:
+        nose2 = Path(sys.executable).parent / "nose2"
+        if not nose2.exists():
+            pytest.skip("nose2 is not installed (pip install -e '.[dev]')")
+        output = self.run(tmp_path, str(nose2), "twill_sample")
+        assert output.rstrip().endswith("FAILED (failures=1, errors=1)"), output
