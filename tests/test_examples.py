@@ -21,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Every test in examples/tests; update it with the suite.
-EXPECTED_TESTS = 36
+EXPECTED_TESTS = 38
 #: The tests that drive Chromium; they skip when it is missing (fail under CI=true).
 BROWSER_TESTS = 2
 
