@@ -102,6 +102,10 @@ def make_app() -> flask.Flask:
         flask.g.set_by_request = True
         return f"<p>g={','.join(seen) or 'empty'}</p>"
 
+    @app.route("/crash")
+    def crash() -> str:
+        raise ZeroDivisionError("the view crashed")
+
     @app.route("/host")
     def host() -> str:
         return f"<p>{flask.request.host_url}</p>"
@@ -413,6 +417,33 @@ class TestSession:
         assert [case.id().rsplit(".", 1)[1] for case, _ in result.errors] == [
             "test_2_raises_with_a_session"
         ]
+
+
+class PerClassSessionCase(SessionCase):
+    app_per_class = True
+
+
+class CrashCase(AppCase):
+    def test_it(self) -> None:
+        go("/crash")
+
+
+class TestAppBehaviour:
+    def test_per_class_app_still_starts_each_test_without_cookies(self) -> None:
+        result = run_case(PerClassSessionCase)
+        assert result.testsRun == 3
+        assert not result.failures
+        assert [case.id().rsplit(".", 1)[1] for case, _ in result.errors] == [
+            "test_2_raises_with_a_session"
+        ]
+
+    def test_an_exception_in_the_view_reaches_the_test(self) -> None:
+        # TESTING=True propagates it, as with the test client: an error, not a 500 page.
+        result = run_case(CrashCase)
+        assert not result.failures
+        assert result.errors[0][1].strip().splitlines()[-1] == (
+            "ZeroDivisionError: the view crashed"
+        )
 
 
 class ContextCase(AppCase):
