@@ -28,7 +28,7 @@ from pathlib import Path
 import flask
 import pytest
 
-from flask_testcase.live_server import LiveServerTestCase
+from flask_testcase import LiveServerTestCase
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_THREAD = "flask_testcase live server"
@@ -648,7 +648,7 @@ import urllib.request
 
 import flask
 
-from flask_testcase.live_server import LiveServerTestCase
+from flask_testcase import LiveServerTestCase
 
 PORTS = []
 
