@@ -1,0 +1,298 @@
+"""Test databases: which databases tests may touch, and ``test_<name>`` databases made
+for a test run.
+
+The guard (:func:`is_test_database`) decides from the database's *name*: the library
+only creates tables in, and only runs tests against, a database whose name says it is
+for tests, unless a test case opts in with ``allow_any_database = True``. The rule:
+
+- SQLite in memory, or a SQLite file under the system's temporary directory;
+- otherwise the database name (for SQLite the file name without its extension) is
+  ``test``, starts with ``test_`` or ``test-``, or ends with ``_test`` or ``-test``
+  (case-insensitive).
+
+:func:`database_for_tests` turns the URL of a real database into the URL of its test
+database, creates that database on first use and drops it when the process exits.
+
+This module imports SQLAlchemy only when a function needs it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import sys
+import tempfile
+import threading
+import typing as t
+from pathlib import Path
+
+if t.TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
+__all__ = ["NotATestDatabaseError", "database_for_tests", "drop_database", "is_test_database"]
+
+#: Environment variable that makes :func:`database_for_tests` keep its databases
+#: between runs when set to ``1``/``true``/``yes`` (a ``keep=`` argument wins).
+KEEP_ENV = "FLASK_TESTCASE_KEEP_DATABASES"
+
+_TEST_NAME = re.compile(r"^test(?:$|[_\-])|[_\-]test$", re.IGNORECASE)
+_MEMORY = {None, "", ":memory:"}
+
+# Databases this process created (rendered URL -> kept after the run?), for the drop at
+# exit and so that a second call for the same URL does not recreate it.
+_made: dict[str, bool] = {}
+_lock = threading.Lock()
+# Called before the databases are dropped at exit; the isolation module registers the
+# disposal of its engines here, so no connection of ours holds a database open.
+_before_drop: list[t.Callable[[], None]] = []
+
+
+class NotATestDatabaseError(RuntimeError):
+    """Raised instead of running tests against, or creating tables in, a database whose
+    name does not mark it as a test database (see :func:`is_test_database`)."""
+
+
+def _url(url: str | URL) -> URL:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url)
+
+
+def _sqlite_path(url: URL) -> str | None:
+    """The file of a SQLite URL, or None when the database is in memory."""
+    database = url.database
+    if database in _MEMORY or url.query.get("mode") == "memory":
+        return None
+    assert database is not None
+    if database.startswith("file:"):
+        # A URI filename (``?uri=true``): ``file:path?mode=...``; ``file::memory:``.
+        database = database[5:].split("?", 1)[0]
+        if database in _MEMORY:
+            return None
+    return database
+
+
+def is_test_database(url: str | URL) -> bool:
+    """Whether the rule in this module's description lets tests use ``url``.
+
+    :param url: a database URL, as a string or :class:`sqlalchemy.engine.URL`.
+    """
+    url = _url(url)
+    if url.render_as_string(hide_password=False) in _made:
+        return True
+    if url.get_backend_name() == "sqlite":
+        path = _sqlite_path(url)
+        if path is None:
+            return True
+        resolved = Path(path).resolve()
+        temp = Path(tempfile.gettempdir()).resolve()
+        if temp in resolved.parents:
+            return True
+        return bool(_TEST_NAME.search(Path(path).stem))
+    return bool(url.database and _TEST_NAME.search(url.database))
+
+
+def _worker_suffix() -> str:
+    # pytest-xdist names its workers gw0, gw1, ...; each gets its own database.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker and not re.fullmatch(r"\w+", worker):
+        raise ValueError(f"PYTEST_XDIST_WORKER={worker!r} is not a usable name suffix")
+    return f"_{worker}" if worker else ""
+
+
+def _test_name(name: str) -> str:
+    base = name if name.lower().startswith("test_") else f"test_{name}"
+    return base + _worker_suffix()
+
+
+def _keep_default() -> bool:
+    return os.environ.get(KEEP_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def database_for_tests(url: str | URL, *, keep: bool | None = None) -> str:
+    """Return the URL of the test database for ``url``, creating that database.
+
+    The test database is named ``test_<name>`` (a name that already starts with
+    ``test_`` is kept), plus ``_<worker>`` under pytest-xdist (``test_shop_gw0``), so
+    parallel workers never share data. The first call in a process creates it on the
+    server (PostgreSQL, MySQL/MariaDB), dropping a leftover one of the same name first;
+    it is dropped when the process exits. Later calls return the same URL at once.
+    For SQLite the file name gets the prefix (``app.db`` -> ``test_app.db``) and an
+    absolute path is deleted at start and exit; an in-memory URL is returned as is.
+
+    Use it where the testing configuration sets the URL::
+
+        SQLALCHEMY_DATABASE_URI = database_for_tests("postgresql+psycopg://localhost/shop")
+
+    :param url: the URL of the database the application normally uses. Only its
+        server, credentials and name are used; that database is never touched.
+    :param keep: keep the database after the run and reuse it (with its tables and
+        any rows committed outside tests) in the next run. ``None`` reads the
+        environment variable ``FLASK_TESTCASE_KEEP_DATABASES``.
+    :raises ValueError: for a backend other than PostgreSQL, MySQL/MariaDB or SQLite,
+        or a URL without a database name.
+    """
+    source = _url(url)
+    if keep is None:
+        keep = _keep_default()
+    backend = source.get_backend_name()
+    if backend == "sqlite":
+        path = _sqlite_path(source)
+        if path is None:
+            return source.render_as_string(hide_password=False)
+        file = Path(path)
+        stem = _test_name(file.stem)
+        target = source.set(database=str(file.with_name(stem + file.suffix)))
+    elif backend in {"postgresql", "mysql", "mariadb"}:
+        if not source.database:
+            raise ValueError(
+                f"database_for_tests() needs a URL that names a database, got"
+                f" {source.render_as_string()!r}; add the name, e.g. '.../shop'"
+            )
+        name = _test_name(source.database)
+        if len(name.encode()) > 63:
+            raise ValueError(
+                f"the test database name {name!r} is longer than the 63 bytes PostgreSQL"
+                " and MySQL allow; use a shorter database name"
+            )
+        target = source.set(database=name)
+    else:
+        raise ValueError(
+            f"database_for_tests() supports PostgreSQL, MySQL/MariaDB and SQLite, got"
+            f" {backend!r} ({source.render_as_string()!r})"
+        )
+    key = target.render_as_string(hide_password=False)
+    with _lock:
+        if key not in _made:
+            if not _made:
+                atexit.register(_drop_made)
+            _create(target, keep)
+            _made[key] = keep
+    return key
+
+
+def _admin_engine(url: URL) -> t.Any:
+    """An engine on the server's maintenance database, in autocommit mode (CREATE and
+    DROP DATABASE cannot run in a transaction)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    if url.get_backend_name() == "postgresql":
+        admin = url.set(database="postgres")
+    else:
+        admin = url.set(database=None)
+    return create_engine(admin, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+
+
+def _quote(engine: t.Any, name: str) -> str:
+    return str(engine.dialect.identifier_preparer.quote_identifier(name))
+
+
+def _sqlite_files(url: URL) -> list[Path]:
+    path = _sqlite_path(url)
+    if path is None or not os.path.isabs(path):
+        # A relative path is resolved by Flask-SQLAlchemy against the app's instance
+        # folder, which is not known here; such a file is left alone.
+        return []
+    return [Path(path + suffix) for suffix in ("", "-journal", "-wal", "-shm")]
+
+
+def _create(url: URL, keep: bool) -> None:
+    from sqlalchemy import text
+
+    if url.get_backend_name() == "sqlite":
+        if not keep:
+            for file in _sqlite_files(url):
+                file.unlink(missing_ok=True)
+        return
+    name = url.database
+    assert name is not None
+    engine = _admin_engine(url)
+    try:
+        with engine.connect() as conn:
+            quoted = _quote(engine, name)
+            if url.get_backend_name() == "postgresql":
+                exists = conn.scalar(
+                    text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+                )
+                if exists and not keep:
+                    _drop_postgresql(conn, name, quoted)
+                    exists = False
+                if not exists:
+                    conn.exec_driver_sql(f"CREATE DATABASE {quoted}")
+            else:
+                if not keep:
+                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}")
+                conn.exec_driver_sql(
+                    f"CREATE DATABASE IF NOT EXISTS {quoted} CHARACTER SET utf8mb4"
+                )
+    finally:
+        engine.dispose()
+
+
+def _drop_postgresql(conn: t.Any, name: str, quoted: str) -> None:
+    from sqlalchemy import text
+
+    if conn.dialect.server_version_info >= (13,):
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+        return
+    # Before PostgreSQL 13 a database with sessions cannot be dropped: end them first.
+    conn.execute(
+        text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = :name AND pid <> pg_backend_pid()"
+        ),
+        {"name": name},
+    )
+    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}")
+
+
+def drop_database(url: str | URL) -> None:
+    """Drop the test database at ``url`` now (PostgreSQL, MySQL/MariaDB, SQLite file).
+
+    Refuses, with :class:`NotATestDatabaseError`, a database whose name does not mark
+    it as a test database.
+
+    :param url: the test database's URL.
+    """
+    target = _url(url)
+    if not is_test_database(target):
+        raise NotATestDatabaseError(
+            f"drop_database() refuses to drop {target.render_as_string()!r}: its name"
+            " does not mark it as a test database"
+        )
+    if target.get_backend_name() == "sqlite":
+        for file in _sqlite_files(target):
+            file.unlink(missing_ok=True)
+        return
+    name = target.database
+    assert name is not None
+    engine = _admin_engine(target)
+    try:
+        with engine.connect() as conn:
+            quoted = _quote(engine, name)
+            if target.get_backend_name() == "postgresql":
+                _drop_postgresql(conn, name, quoted)
+            else:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}")
+    finally:
+        engine.dispose()
+
+
+def _drop_made() -> None:
+    """At exit: close our connections, then drop every database made and not kept."""
+    for callback in _before_drop:
+        try:
+            callback()
+        except Exception as e:  # an exit handler must not stop the others
+            print(f"flask_testcase: closing connections failed: {e!r}", file=sys.stderr)
+    with _lock:
+        made = [url for url, keep in _made.items() if not keep]
+        _made.clear()
+    for url in made:
+        try:
+            drop_database(url)
+        except Exception as e:
+            print(f"flask_testcase: could not drop the test database {url}: {e!r}",
+                  file=sys.stderr)
