@@ -16,6 +16,7 @@ from .assertions import AssertionsMixin
 from .capture import record_flashed_messages
 from .capture import record_templates
 from .capture import silence_templates
+from .sqlalchemy import DatabaseMixin
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -79,7 +80,7 @@ _CLASS_APP = "_flask_testcase_class_app"
 _CLASS_CLEANUP_ERRORS = "tearDown_exceptions"
 
 
-class TestCase(AssertionsMixin, FlaskTestingAliases, unittest.TestCase):
+class TestCase(DatabaseMixin, AssertionsMixin, FlaskTestingAliases, unittest.TestCase):
     """A :class:`unittest.TestCase` for a Flask application.
 
     Write :meth:`create_app`; each test then gets :attr:`app`, :attr:`client`,
