@@ -899,3 +899,125 @@ class TestRunners:
             pytest.skip("nose2 is not installed (pip install -e '.[dev]')")
         output = self.run(tmp_path, str(nose2), "twill_sample")
         assert output.rstrip().endswith("FAILED (failures=1, errors=1)"), output
+
+
+# -- database isolation ---------------------------------------------------------------
+
+SERVERS = {
+    "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    "mysql": "mysql+pymysql://root@127.0.0.1:3306/test",
+}
+
+
+def database_url(backend: str, tmp_path: Path) -> str:
+    """The URL for ``backend``; skips (fails under CI=true) when it is not reachable."""
+    pytest.importorskip("flask_sqlalchemy")
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'twill.db'}"
+    import sqlalchemy
+
+    url = SERVERS[backend]
+    try:
+        engine = sqlalchemy.create_engine(url)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as error:
+        reason = f"{backend} at {url} is not reachable: {error}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return url
+
+
+_models: dict[str, t.Any] = {}
+
+
+def notes_model() -> tuple[t.Any, t.Any]:
+    """A Flask-SQLAlchemy extension and a model made once (a model class is global)."""
+    if not _models:
+        import sqlalchemy as sa
+        from flask_sqlalchemy import SQLAlchemy
+
+        db = SQLAlchemy()
+
+        class TwillNote(db.Model):  # type: ignore[name-defined, misc]
+            __tablename__ = "twill_note"
+            id = sa.Column(sa.Integer, primary_key=True)
+            text = sa.Column(sa.String(100), nullable=False)
+
+        _models.update(db=db, Note=TwillNote)
+    return _models["db"], _models["Note"]
+
+
+def make_db_case(url: str) -> type[TwillTestCase]:
+    import sqlalchemy as sa
+
+    db, Note = notes_model()
+
+    class DbCase(TwillTestCase):
+        def create_app(self) -> flask.Flask:
+            app = make_app()
+            app.config["SQLALCHEMY_DATABASE_URI"] = url
+            db.init_app(app)
+
+            @app.route("/notes", methods=["GET", "POST"])
+            def notes() -> t.Any:
+                if flask.request.method == "POST":
+                    db.session.add(Note(text=flask.request.form["text"]))
+                    db.session.commit()
+                    flask.flash("Saved")
+                    return flask.redirect("/notes")
+                texts = db.session.scalars(sa.select(Note.text).order_by(Note.id))
+                items = "".join(f"<li>{text}</li>" for text in texts)
+                return (
+                    f"<ul>{items}</ul><form method='post'><input name='text'>"
+                    "<input type='submit' value='Save'></form>"
+                )
+
+            return app
+
+        def test_1_twill_sees_the_tests_data_and_writes_in_its_transaction(self) -> None:
+            db.session.add(Note(text="from the test"))
+            db.session.commit()
+            go("/notes")
+            find("<li>from the test</li>")
+            fv("1", "text", "from twill")
+            submit()
+            find("<li>from the test</li><li>from twill</li>")
+            self.assertMessageFlashed("Saved")
+            texts = db.session.scalars(sa.select(Note.text).order_by(Note.id)).all()
+            self.assertEqual(texts, ["from the test", "from twill"])
+
+        def test_2_the_next_test_starts_empty(self) -> None:
+            go("/notes")
+            notfind("<li>")
+
+    DbCase.db = db
+    return DbCase
+
+
+class TestDatabase:
+    @pytest.mark.parametrize(
+        "backend",
+        [
+            "sqlite",
+            pytest.param("postgresql", marks=pytest.mark.postgresql),
+            pytest.param("mysql", marks=pytest.mark.mysql),
+        ],
+    )
+    def test_twill_requests_see_the_tests_data_and_are_rolled_back(
+        self, backend: str, tmp_path: Path
+    ) -> None:
+        import sqlalchemy as sa
+
+        url = database_url(backend, tmp_path)
+        assert_passed(run_case(make_db_case(url)), 2)
+        # Only a fresh connection after the tests proves nothing was committed.
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as conn:
+                count = conn.execute(sa.text("SELECT COUNT(*) FROM twill_note")).scalar()
+        finally:
+            engine.dispose()
+        assert count == 0
