@@ -14,7 +14,12 @@ from flask_testcase import ContextVariableDoesNotExist
 
 THREE = "/render/index.html,item.html,index.html"
 RENDERED_THREE = "Templates rendered: 'index.html', 'item.html', 'index.html'"
-KEYS = "g, item, request, title, value"
+
+
+def context_keys(case: Case, index: int = 0) -> str:
+    """The public context keys of a render, as failure messages list them. Flask's
+    context processors add different keys across versions (2.3 adds ``session``)."""
+    return ", ".join(sorted(k for k in case.templates[index].context if not k.startswith("_")))
 
 
 class LabelledTemplate(jinja2.Template):
@@ -285,10 +290,12 @@ class TestGetContextVariable:
     @in_case()
     def test_raises_listing_the_keys_of_each_render(self: Case) -> None:
         self.client.get("/render/index.html,item.html")
+        keys = context_keys(self)
+        self.assertLessEqual({"g", "item", "request", "title", "value"}, set(keys.split(", ")))
         with self.misuse(
             ContextVariableDoesNotExist,
             "Context variable 'user' does not exist in any rendered template. Context keys:"
-            f" 'index.html': {KEYS}; 'item.html': {KEYS}",
+            f" 'index.html': {keys}; 'item.html': {keys}",
         ):
             self.get_context_variable("user")
 
@@ -310,7 +317,7 @@ class TestAssertContext:
         self.client.get("/")
         with self.fails(
             "Context variable 'user' does not exist in any rendered template."
-            " Context keys: 'index.html': g, request, title"
+            f" Context keys: 'index.html': {context_keys(self)}"
         ):
             self.assertContext("user", "ann")
 
