@@ -395,3 +395,54 @@ def test_the_suite_is_the_one_flask_testing_users_write() -> None:
         "def create_app(self):",
     ):
         assert needle in SUITE, needle
+
+
+def _flask_testing_api() -> dict[str, t.Any]:
+    import flask_testing
+
+    return {
+        name: member
+        for name, member in vars(flask_testing.TestCase).items()
+        if callable(member) and (name.startswith("assert") or name == "get_context_variable")
+    }
+
+
+def _target(name: str) -> t.Any:
+    """Our method for a name; a snake_case alias is checked through its camelCase target."""
+    import inspect
+
+    method = getattr(flask_testcase.TestCase, name)
+    if list(inspect.signature(method).parameters) == ["self", "args", "kwargs"]:
+        aliases = {"assert_" + str(code): f"assert{code}" for code in range(200, 600)}
+        aliases.update(
+            assert_status="assertStatus",
+            assert_redirects="assertRedirects",
+            assert_template_used="assertTemplateUsed",
+            assert_context="assertContext",
+            assert_message_flashed="assertMessageFlashed",
+        )
+        method = getattr(flask_testcase.TestCase, aliases[name])
+    return method
+
+
+def test_every_flask_testing_assertion_exists_with_its_arguments() -> None:
+    """Each Flask-Testing assertion exists here, and each of its parameters is accepted
+    at the same position and by the same keyword (``message`` is our ``msg``, and is
+    also accepted as ``message=``)."""
+    flask_testing_or_skip()
+    import inspect
+
+    api = _flask_testing_api()
+    assert len(api) == 25, sorted(api)
+    for name, theirs in sorted(api.items()):
+        target = _target(name)
+        ours = inspect.signature(target).parameters
+        positional = [p for p in ours.values() if p.kind is p.POSITIONAL_OR_KEYWORD]
+        for index, param in enumerate(inspect.signature(theirs).parameters.values()):
+            flash = target.__name__ == "assertMessageFlashed"
+            wanted = "msg" if param.name == "message" and not flash else None
+            assert positional[index].name == (wanted or param.name), (name, param.name)
+            if wanted:
+                assert "message" in ours, (name, "message=")
+            if param.default is not param.empty:
+                assert positional[index].default == param.default, (name, param.name)
