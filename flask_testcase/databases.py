@@ -181,7 +181,8 @@ def _admin_engine(url: URL) -> t.Any:
     if url.get_backend_name() == "postgresql":
         admin = url.set(database="postgres")
     else:
-        admin = url.set(database=None)
+        # ``URL.set(database=None)`` means "unchanged"; the NamedTuple API clears it.
+        admin = url._replace(database=None)
     return create_engine(admin, poolclass=NullPool, isolation_level="AUTOCOMMIT")
 
 
