@@ -22,6 +22,9 @@ from .capture import record_templates
 from .capture import silence_templates
 from .case import TestCase
 from .case import isolated_client_class
+from .databases import NotATestDatabaseError
+from .databases import database_for_tests
+from .databases import is_test_database
 from .live_server import LiveServerTestCase
 from .twill import Twill
 from .twill import TwillTestCase
@@ -32,10 +35,13 @@ __all__ = [
     "ContextVariableDoesNotExist",
     "FlashedMessage",
     "LiveServerTestCase",
+    "NotATestDatabaseError",
     "RenderedTemplate",
     "TestCase",
     "Twill",
     "TwillTestCase",
+    "database_for_tests",
+    "is_test_database",
     "isolated_client_class",
     "record_flashed_messages",
     "record_templates",
