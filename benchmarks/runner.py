@@ -29,6 +29,7 @@ from pathlib import Path
 
 from . import postgresql
 from . import suites
+from .memory import WARM_UP
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -67,6 +68,7 @@ LABELS = {
     "rollback_recipe": "hand-written rollback recipe, app per class",
     "flask_testing_live": "Flask-Testing LiveServerTestCase",
     "flask_testcase_live": "flask_testcase LiveServerTestCase",
+    "flask_testcase_live_per_class": "flask_testcase LiveServerTestCase, app_per_class",
     "unittest_skip": "unittest.TestCase",
     "flask_testcase_skip": "flask_testcase.TestCase",
 }
@@ -107,8 +109,10 @@ TARGETS = [
            "flask_testcase_per_class", "create_drop_all", "speedup", 20.0),
     Target("PostgreSQL, app_per_class vs hand-written rollback", "postgresql",
            "flask_testcase_per_class", "rollback_recipe", "ratio", 1.2),
-    Target("live server vs Flask-Testing's", "live", "flask_testcase_live",
+    Target("live server, default vs Flask-Testing's", "live", "flask_testcase_live",
            "flask_testing_live", "speedup", 5.0),
+    Target("live server, app_per_class vs Flask-Testing's", "live",
+           "flask_testcase_live_per_class", "flask_testing_live", "speedup", 5.0),
 ]  # fmt: skip
 
 
@@ -349,8 +353,8 @@ def _summarise(
         growth = data.get("growth_mb")
         targets.append(
             {
-                "title": f"memory, {LABELS[harness]}: RSS growth after {suites_memory_warm_up()} "
-                f"tests ({data.get('tests')} in all)",
+                "title": f"memory, {LABELS[harness].replace('flask_testcase, ', '')}: "
+                f"RSS growth over {data.get('tests')} tests",
                 "group": "memory",
                 "harness": harness,
                 "reference": None,
@@ -367,12 +371,6 @@ def _summarise(
         "memory": memory,
         "apps_created_by_skipped_tests": suites.apps_created_by_skipped_tests(),
     }
-
-
-def suites_memory_warm_up() -> int:
-    from .memory import WARM_UP
-
-    return WARM_UP
 
 
 def _version(name: str) -> str | None:
@@ -450,7 +448,7 @@ def format_table(summary: dict[str, t.Any]) -> str:
             else:
                 lines.append(
                     f"  {LABELS[harness]:<44} {data['growth_mb']:+.1f} MB from test "
-                    f"{suites_memory_warm_up()} to test {data['tests']} "
+                    f"{WARM_UP} to test {data['tests']} "
                     f"(RSS {data['rss_end'] / 2**20:.0f} MB)"
                 )
     skip_rows = [r for r in rows if r["group"] == "skip"]

@@ -341,5 +341,11 @@ def live_server_suites() -> dict[str, SuiteFactory]:
             def create_app(self) -> flask.Flask:
                 return create_app()
 
+        class FlaskTestCaseLivePerClass(FlaskTestCaseLive):
+            app_per_class = True
+
         suites["flask_testcase_live"] = lambda n: build_suite(FlaskTestCaseLive, live_request, n)
+        suites["flask_testcase_live_per_class"] = lambda n: build_suite(
+            FlaskTestCaseLivePerClass, live_request, n
+        )
     return suites
