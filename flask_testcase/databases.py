@@ -140,7 +140,7 @@ def database_for_tests(url: str | URL, *, keep: bool | None = None) -> str:
     if backend == "sqlite":
         path = _sqlite_path(source)
         if path is None:
-            return source.render_as_string(hide_password=False)
+            return url if isinstance(url, str) else source.render_as_string(hide_password=False)
         file = Path(path)
         stem = _test_name(file.stem)
         target = source.set(database=str(file.with_name(stem + file.suffix)))
