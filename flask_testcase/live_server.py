@@ -51,6 +51,8 @@ DEFAULT_TIMEOUT = 5.0
 _POLL_INTERVAL = 0.02
 
 _SERVER = "_flask_testcase_live_server"
+# The environ key under which the dispatcher leaves the response for the handler.
+_RESPONSE = "flask_testcase.live_server.response"
 
 
 class _RequestHandler(WSGIRequestHandler):
@@ -67,6 +69,18 @@ class _RequestHandler(WSGIRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.server.track(self.connection)
+
+    def run_wsgi(self) -> None:
+        try:
+            super().run_wsgi()
+        finally:
+            # Werkzeug skips the response's close() when the client resets the
+            # connection while it drains the request; the request must still end, or
+            # the serialised requests after it would wait for it forever.
+            environ = vars(self).get("environ")
+            response = environ.pop(_RESPONSE, None) if environ is not None else None
+            if response is not None:
+                response.close()
 
     def finish(self) -> None:
         try:
@@ -189,7 +203,8 @@ class _Dispatcher:
         except BaseException:
             self._finished()
             raise
-        return _Response(result, ctx, self._finished)
+        response = environ[_RESPONSE] = _Response(result, ctx, self._finished)
+        return response
 
     def _finished(self) -> None:
         with self._cond:
@@ -199,7 +214,8 @@ class _Dispatcher:
 
 class _Response:
     """Iterates and closes the app's response in the request's context, then reports
-    the request finished (Werkzeug always calls ``close``)."""
+    the request finished. Closing twice is harmless: the handler closes it again in
+    case Werkzeug did not."""
 
     def __init__(
         self, result: Iterable[bytes], ctx: contextvars.Context, done: t.Callable[[], None]
@@ -217,13 +233,14 @@ class _Response:
 
     def close(self) -> None:
         done, self._done = self._done, None
+        if done is None:
+            return
         try:
             close = getattr(self._result, "close", None)
             if close is not None:
                 self._ctx.run(close)
         finally:
-            if done is not None:
-                done()
+            done()
 
 
 class _LiveServer:

@@ -11,9 +11,11 @@ import contextvars
 import errno
 import http.client
 import itertools
+import json
 import logging
 import os
 import socket
+import struct
 import subprocess
 import sys
 import textwrap
@@ -22,11 +24,20 @@ import time
 import typing as t
 import unittest
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import flask
 import pytest
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import String
+from sqlalchemy import create_engine
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.pool import NullPool
 
 from flask_testcase import LiveServerTestCase
 
@@ -543,6 +554,30 @@ class TestShutdown:
         finally:
             held[0].close()
 
+    def test_a_client_resetting_the_connection_does_not_leave_its_request_running(
+        self,
+    ) -> None:
+        class Case(LiveServerTestCase):
+            def create_app(self) -> flask.Flask:
+                return make_app(LIVESERVER_TIMEOUT=0.5)
+
+            def test_it(self) -> None:
+                port = int(self.get_server_url().rsplit(":", 1)[1])
+                with socket.create_connection(("127.0.0.1", port)) as sock:
+                    # Bytes after the request make Werkzeug drain the socket after
+                    # the response; the reset then interrupts it before it closes the
+                    # response, as a browser aborting a page load can.
+                    sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nextra bytes")
+                    received = b""
+                    while b"</p>" not in received:
+                        received += sock.recv(4096)
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.assertIn(b"200 OK", received)
+                # Served after the reset, so the reset request has ended.
+                self.assertEqual(get(self.get_server_url() + "/")[0], 200)
+
+        assert_ok(run_case(Case), 1)
+
     def test_a_class_whose_tests_are_all_skipped_starts_no_server(self) -> None:
         @unittest.skip("not today")
         class Case(Served):
@@ -788,3 +823,144 @@ def test_coverage_measures_code_run_by_the_server_thread(tmp_path: Path) -> None
     lines = MODULE.splitlines()
     view_body = lines.index('        return "served " + multiprocessing.get_start_method()') + 1
     assert view_body in executed, "the view ran on the server thread and was measured"
+
+
+# -- with database isolation -----------------------------------------------------------
+
+db = SQLAlchemy()
+
+
+class LiveNote(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "flask_testcase_live_note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(String(200))
+
+
+DATABASES = {
+    "sqlite-memory": ("sqlite://", None),
+    "postgresql": ("postgresql+psycopg://postgres@127.0.0.1:5432/test", 5432),
+    "mariadb": ("mysql+pymysql://root@127.0.0.1:3306/test", 3306),
+}
+
+
+def database_url(name: str) -> str:
+    """The URL of a database server, or skip (fail under CI) when it does not answer."""
+    url, port = DATABASES[name]
+    if port is not None:
+        try:
+            create_engine(url, poolclass=NullPool).connect().close()
+        except Exception as exc:
+            reason = f"{name} at 127.0.0.1:{port} is not reachable: {exc}"
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"CI=true but {reason}")
+            pytest.skip(reason)
+    return url
+
+
+def make_db_app(url: str) -> flask.Flask:
+    app = flask.Flask(__name__)
+    app.config.update(SECRET_KEY="test", TESTING=True, SQLALCHEMY_DATABASE_URI=url)
+    db.init_app(app)
+
+    @app.get("/notes")
+    def notes() -> list[str]:
+        return list(db.session.scalars(select(LiveNote.text).order_by(LiveNote.id)))
+
+    @app.post("/notes")
+    def add_note() -> tuple[str, int]:
+        db.session.add(LiveNote(text=flask.request.form["text"]))
+        db.session.commit()
+        return "created", 201
+
+    return app
+
+
+def post(url: str, text: str) -> int:
+    data = urllib.parse.urlencode({"text": text}).encode()
+    with urllib.request.urlopen(url, data=data, timeout=10) as response:
+        return int(response.status)
+
+
+def count_elsewhere(url: str, text: str) -> int:
+    """Rows with ``text``, counted on a new connection outside every test."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            stmt = select(func.count()).select_from(LiveNote).where(LiveNote.text == text)
+            return int(conn.scalar(stmt) or 0)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("backend", list(DATABASES))
+class TestWithDatabase:
+    def test_server_sees_the_tests_rows_and_everything_is_rolled_back(self, backend: str) -> None:
+        url = database_url(backend)
+        mark = f"note-{time.time_ns()}"
+        seen: dict[str, t.Any] = {}
+
+        class Case(LiveServerTestCase):
+            db = globals()["db"]
+
+            def create_app(self) -> flask.Flask:
+                return make_db_app(url)
+
+            def test_1_write_then_read_through_the_server(self) -> None:
+                db.session.add(LiveNote(text=f"{mark} by the test"))
+                db.session.commit()
+                base = self.get_server_url()
+                seen["listed"] = json.loads(get(base + "/notes")[1])
+                seen["posted"] = post(base + "/notes", f"{mark} by the server")
+                db.session.expire_all()
+                stmt = select(LiveNote.text).where(LiveNote.text.startswith(mark))
+                seen["in test"] = sorted(db.session.scalars(stmt))
+
+            def test_2_next_test_sees_nothing(self) -> None:
+                listed = json.loads(get(self.get_server_url() + "/notes")[1])
+                seen["next listed"] = [n for n in listed if n.startswith(mark)]
+                stmt = select(func.count()).where(LiveNote.text.startswith(mark))
+                seen["next count"] = db.session.scalar(stmt)
+
+        assert_ok(run_case(Case), 2)
+        assert f"{mark} by the test" in seen["listed"]
+        assert seen["posted"] == 201
+        assert seen["in test"] == [f"{mark} by the server", f"{mark} by the test"]
+        assert seen["next listed"] == []
+        assert seen["next count"] == 0
+        if not url.startswith("sqlite"):
+            assert count_elsewhere(url, f"{mark} by the test") == 0
+            assert count_elsewhere(url, f"{mark} by the server") == 0
+
+    def test_requests_are_served_one_at_a_time_on_the_shared_connection(self, backend: str) -> None:
+        url = database_url(backend)
+        mark = f"burst-{time.time_ns()}"
+        seen: dict[str, t.Any] = {}
+
+        class Case(LiveServerTestCase):
+            db = globals()["db"]
+
+            def create_app(self) -> flask.Flask:
+                return make_db_app(url)
+
+            def test_it(self) -> None:
+                base = self.get_server_url()
+                statuses: list[int] = []
+
+                def write(i: int) -> None:
+                    statuses.append(post(base + "/notes", f"{mark} {i}"))
+                    get(base + "/notes")
+
+                threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+                for th in threads:
+                    th.start()
+                for th in threads:
+                    th.join()
+                seen["statuses"] = statuses
+                stmt = select(func.count()).where(LiveNote.text.startswith(mark))
+                seen["count"] = db.session.scalar(stmt)
+
+        assert_ok(run_case(Case), 1)
+        assert seen["statuses"] == [201] * 8
+        assert seen["count"] == 8
+        if not url.startswith("sqlite"):
+            assert count_elsewhere(url, f"{mark} 0") == 0
