@@ -19,6 +19,13 @@ from pathlib import Path
 import flask
 import jinja2
 import pytest
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import String
+from sqlalchemy import create_engine
+from sqlalchemy import select
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.pool import NullPool
 
 from flask_testcase import LiveServerTestCase
 
@@ -40,14 +47,28 @@ TEMPLATES = {
 <title>Result</title>
 <h1 id="greeting">Hello, {{ name }}!</h1>
 {% for message in get_flashed_messages() %}<p class="flash">{{ message }}</p>{% endfor %}
+<ul id="everyone">{% for g in greeted %}<li>{{ g }}</li>{% endfor %}</ul>
 """,
 }
 
+db = SQLAlchemy()
 
-def create_app() -> flask.Flask:
+
+class Greeting(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "flask_testcase_browser_greeting"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+def names() -> list[str]:
+    return list(db.session.scalars(select(Greeting.name).order_by(Greeting.id)))
+
+
+def create_app(database: str = "sqlite://") -> flask.Flask:
     app = flask.Flask(__name__)
-    app.config.update(SECRET_KEY="browser", TESTING=True)
+    app.config.update(SECRET_KEY="browser", TESTING=True, SQLALCHEMY_DATABASE_URI=database)
     app.jinja_loader = jinja2.DictLoader(TEMPLATES)
+    db.init_app(app)
 
     @app.route("/greet", methods=["GET", "POST"])
     def greet() -> t.Any:
@@ -56,13 +77,15 @@ def create_app() -> flask.Flask:
             if not name:
                 flask.flash("A name is required.")
                 return flask.render_template("greet.html"), 400
+            db.session.add(Greeting(name=name))
+            db.session.commit()
             flask.flash(f"Greeted {name}")
             return flask.redirect(flask.url_for("result", name=name))
         return flask.render_template("greet.html")
 
     @app.route("/result/<name>")
     def result(name: str) -> str:
-        return flask.render_template("result.html", name=name)
+        return flask.render_template("result.html", name=name, greeted=names())
 
     return app
 
@@ -132,8 +155,15 @@ def stop_chromium(driver: t.Any) -> None:
 
 
 class BrowserTests(LiveServerTestCase):
-    """One Chromium per class (it takes about a second to start), one server per class."""
+    """One Chromium per class (it takes about a second to start), one server per class.
 
+    With ``db`` set the browser's requests run in the test's transaction: the rows the
+    test writes are on the pages, the rows the form writes are in the test's
+    database, and all of it is rolled back after each test.
+    """
+
+    db = db
+    database: t.ClassVar[str] = "sqlite://"
     driver: t.ClassVar[t.Any]
 
     @classmethod
@@ -143,7 +173,7 @@ class BrowserTests(LiveServerTestCase):
         cls.addClassCleanup(stop_chromium, cls.driver)
 
     def create_app(self) -> flask.Flask:
-        return create_app()
+        return create_app(self.database)
 
     def wait_for(self, css: str) -> t.Any:
         from selenium.webdriver.common.by import By
@@ -154,18 +184,27 @@ class BrowserTests(LiveServerTestCase):
             ec.presence_of_element_located((By.CSS_SELECTOR, css))
         )
 
-    def test_fill_and_submit_a_form_then_see_the_result_page(self) -> None:
+    def test_fill_and_submit_a_form_then_see_the_result_page_and_the_row(self) -> None:
         from selenium.webdriver.common.by import By
+
+        db.session.add(Greeting(name="Grace"))
+        db.session.commit()
 
         self.driver.get(self.get_server_url() + "/greet")
         self.assertEqual(self.driver.title, "Greet")
         self.driver.find_element(By.ID, "name").send_keys("Ada")
         self.driver.find_element(By.ID, "send").click()
 
+        # Wait for the page before touching the database: the server's requests and
+        # the test share one connection.
         greeting = self.wait_for("#greeting")
         self.assertEqual(greeting.text, "Hello, Ada!")
         self.assertEqual(self.driver.current_url, self.get_server_url() + "/result/Ada")
         self.assertEqual(self.driver.find_element(By.CSS_SELECTOR, ".flash").text, "Greeted Ada")
+        everyone = self.driver.find_elements(By.CSS_SELECTOR, "#everyone li")
+        self.assertEqual([li.text for li in everyone], ["Grace", "Ada"])
+        # The row the form wrote is in the test's database.
+        self.assertEqual(names(), ["Grace", "Ada"])
         # What the browser made the server do was recorded like a test-client request.
         self.assertEqual([t.name for t in self.templates], ["greet.html", "result.html"])
         self.assertContext("name", "Ada")
@@ -181,6 +220,42 @@ class BrowserTests(LiveServerTestCase):
         self.assertMessageFlashed("A name is required.")
         # Only this test's renders: the previous test's app and records are gone.
         self.assertEqual([t.name for t in self.templates], ["greet.html", "greet.html"])
+        self.assertEqual(names(), [])
+
+    def test_z_nothing_is_left_from_the_other_tests(self) -> None:
+        from selenium.webdriver.common.by import By
+
+        self.driver.get(self.get_server_url() + "/result/nobody")
+        self.wait_for("#greeting")
+        self.assertEqual(self.driver.find_elements(By.CSS_SELECTOR, "#everyone li"), [])
+        self.assertEqual(names(), [])
+
+
+def server_database(url: str, what: str) -> str:
+    """``url`` if its server answers; else skip the class (fail under CI)."""
+    try:
+        create_engine(url, poolclass=NullPool).connect().close()
+    except Exception as exc:
+        unavailable(f"{what} is not reachable: {exc}")
+    return url
+
+
+class BrowserOnPostgreSQLTests(BrowserTests):
+    database = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        server_database(cls.database, "PostgreSQL at 127.0.0.1:5432")
+        super().setUpClass()
+
+
+class BrowserOnMariaDBTests(BrowserTests):
+    database = "mysql+pymysql://root@127.0.0.1:3306/test"
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        server_database(cls.database, "MariaDB at 127.0.0.1:3306")
+        super().setUpClass()
 
 
 class TestWithoutChromium:
