@@ -964,3 +964,36 @@ class TestWithDatabase:
         assert seen["count"] == 8
         if not url.startswith("sqlite"):
             assert count_elsewhere(url, f"{mark} 0") == 0
+
+    def test_class_data_is_served_to_every_test_and_changes_to_it_are_undone(
+        self, backend: str
+    ) -> None:
+        url = database_url(backend)
+        mark = f"class-{time.time_ns()}"
+        seen: list[list[str]] = []
+
+        class Case(LiveServerTestCase):
+            db = globals()["db"]
+
+            @classmethod
+            def setUpTestData(cls) -> None:
+                db.session.add(LiveNote(text=f"{mark} shared"))
+
+            def create_app(self) -> flask.Flask:
+                return make_db_app(url)
+
+            def listed(self) -> list[str]:
+                notes = json.loads(get(self.get_server_url() + "/notes")[1])
+                return [n for n in notes if n.startswith(mark)]
+
+            def test_1_adds_through_the_server(self) -> None:
+                post(self.get_server_url() + "/notes", f"{mark} added")
+                seen.append(self.listed())
+
+            def test_2_sees_only_the_class_data(self) -> None:
+                seen.append(self.listed())
+
+        assert_ok(run_case(Case), 2)
+        assert seen == [[f"{mark} shared", f"{mark} added"], [f"{mark} shared"]]
+        if not url.startswith("sqlite"):
+            assert count_elsewhere(url, f"{mark} shared") == 0
