@@ -197,6 +197,19 @@ class TestServing:
             assert served == own, "the server serves the running test's app"
         assert len({own for _, _, own in seen[:2]}) == 2, "create_app ran for each test"
 
+    def test_render_templates_false_applies_to_the_server(self) -> None:
+        seen: list[t.Any] = []
+
+        class Case(Served):
+            render_templates = False
+
+            def test_it(self) -> None:
+                seen.append(get(self.get_server_url() + "/"))
+                seen.append([tpl.context["greeting"] for tpl in self.templates])
+
+        assert_ok(run_case(Case), 1)
+        assert seen == [(200, ""), ["hello"]]
+
     def test_app_per_class_serves_the_class_app(self) -> None:
         seen: list[tuple[str, str]] = []
 
