@@ -7,6 +7,7 @@ server thread, no handler thread, nothing listening on the port.
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import errno
 import http.client
@@ -14,10 +15,12 @@ import itertools
 import json
 import logging
 import os
+import shutil
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -849,8 +852,13 @@ class LiveNote(db.Model):  # type: ignore[name-defined,misc]
     text: Mapped[str] = mapped_column(String(200))
 
 
+# A SQLite file under the temporary directory (the guard accepts it), removed at exit.
+_sqlite_dir = tempfile.mkdtemp(prefix="flask-testcase-live-")
+atexit.register(shutil.rmtree, _sqlite_dir, True)
+
 DATABASES = {
     "sqlite-memory": ("sqlite://", None),
+    "sqlite-file": (f"sqlite:///{_sqlite_dir}/live.db", None),
     "postgresql": ("postgresql+psycopg://postgres@127.0.0.1:5432/test", 5432),
     "mariadb": ("mysql+pymysql://root@127.0.0.1:3306/test", 3306),
 }
@@ -940,7 +948,7 @@ class TestWithDatabase:
         assert seen["in test"] == [f"{mark} by the server", f"{mark} by the test"]
         assert seen["next listed"] == []
         assert seen["next count"] == 0
-        if not url.startswith("sqlite"):
+        if url != "sqlite://":
             assert count_elsewhere(url, f"{mark} by the test") == 0
             assert count_elsewhere(url, f"{mark} by the server") == 0
 
@@ -975,7 +983,7 @@ class TestWithDatabase:
         assert_ok(run_case(Case), 1)
         assert seen["statuses"] == [201] * 8
         assert seen["count"] == 8
-        if not url.startswith("sqlite"):
+        if url != "sqlite://":
             assert count_elsewhere(url, f"{mark} 0") == 0
 
     def test_class_data_is_served_to_every_test_and_changes_to_it_are_undone(
@@ -1008,5 +1016,5 @@ class TestWithDatabase:
 
         assert_ok(run_case(Case), 2)
         assert seen == [[f"{mark} shared", f"{mark} added"], [f"{mark} shared"]]
-        if not url.startswith("sqlite"):
+        if url != "sqlite://":
             assert count_elsewhere(url, f"{mark} shared") == 0
