@@ -1,9 +1,9 @@
 """The PostgreSQL databases the benchmark creates, uses and drops.
 
-``test_bench`` holds the schema, made once, for the harnesses that roll each test
-back; ``test_bench_ddl`` is for create_all/drop_all per test, which drops the schema
-after every test and so cannot share a database with them. Both are dropped at the
-end, and a leftover of an interrupted run is dropped before starting.
+``test_bench`` (the name is an option) holds the schema, made once, for the harnesses
+that roll each test back; ``test_bench_ddl`` is for create_all/drop_all per test, which
+drops the schema after every test and so cannot share a database with them. Both are
+dropped at the end, and a leftover of an interrupted run is dropped before starting.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ __all__ = ["DEFAULT_URL", "Databases", "benchmark_databases", "unreachable"]
 
 #: The server, without a database name.
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/"
-
-NAMES = ("test_bench", "test_bench_ddl")
 
 
 class Databases(t.NamedTuple):
@@ -60,16 +58,26 @@ def _drop(connection: sa.Connection, name: str) -> None:
 
 
 @contextlib.contextmanager
-def benchmark_databases(url: str) -> Iterator[Databases]:
-    """Create the benchmark databases on the server at ``url`` and drop them afterwards."""
+def benchmark_databases(url: str, name: str = "test_bench") -> Iterator[Databases]:
+    """Create the benchmark databases on the server at ``url`` and drop them afterwards.
+
+    :param url: the server.
+    :param name: the database's name; ``<name>_ddl`` is made too.
+    """
+    if not name.startswith("test_") or not name.replace("_", "").isalnum():
+        raise ValueError(
+            f"--database {name!r}: the benchmark drops this database, so its name must"
+            " start with 'test_' and hold only letters, digits and underscores."
+        )
+    names = (name, f"{name}_ddl")
     base = sa.make_url(url)
-    urls = [base.set(database=name).render_as_string(hide_password=False) for name in NAMES]
+    urls = [base.set(database=n).render_as_string(hide_password=False) for n in names]
     engine = _server(url)
     try:
         with engine.connect() as connection:
-            for name in NAMES:
-                _drop(connection, name)
-                connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            for n in names:
+                _drop(connection, n)
+                connection.execute(sa.text(f'CREATE DATABASE "{n}"'))
         schema = sa.create_engine(urls[0], poolclass=sa.pool.NullPool)
         try:
             db.metadata.create_all(schema)
@@ -79,6 +87,6 @@ def benchmark_databases(url: str) -> Iterator[Databases]:
     finally:
         gc.collect()
         with engine.connect() as connection:
-            for name in NAMES:
-                _drop(connection, name)
+            for n in names:
+                _drop(connection, n)
         engine.dispose()

@@ -78,6 +78,8 @@ QUICK_TESTS = {"request": 50, "sqlite": 40, "postgresql": 40, "live": 5, "skip":
 MEMORY_TESTS, QUICK_MEMORY_TESTS = 2000, 300
 MEMORY_HARNESSES = ("flask_testcase", "flask_testcase_per_class")
 MEMORY_LIMIT_MB = 20.0
+#: Slices each run of a group is cut into, to interleave the harnesses.
+CHUNKS = 4
 
 
 @dataclasses.dataclass
@@ -273,22 +275,40 @@ def _describe(e: BaseException) -> str:
     return "".join(traceback.format_exception_only(type(e), e)).strip()
 
 
+def _chunks(tests: int) -> list[int]:
+    """Split a run of ``tests`` into about :data:`CHUNKS` slices of whole classes."""
+    size = max(suites.TESTS_PER_CLASS, tests // CHUNKS // suites.TESTS_PER_CLASS
+               * suites.TESTS_PER_CLASS)  # fmt: skip
+    sizes = [size] * (tests // size)
+    if tests % size:
+        sizes.append(tests % size)
+    return sizes
+
+
 def _rounds(benches: list[Bench], runs: int, log: t.TextIO) -> None:
+    by_group: dict[str, list[Bench]] = {}
+    for bench in benches:
+        by_group.setdefault(bench.group, []).append(bench)
     for r in range(runs):
         started = time.perf_counter()
-        # Rotate the order within each group so that no harness always runs first.
-        by_group: dict[str, list[Bench]] = {}
-        for bench in benches:
-            by_group.setdefault(bench.group, []).append(bench)
         for group in by_group.values():
+            # Each run of a group is interleaved slice by slice (A B C A B C ...), so
+            # that a burst of load from elsewhere on the machine falls on every
+            # harness alike; the order is rotated each round so none always leads.
             shift = r % len(group)
-            for bench in group[shift:] + group[:shift]:
-                if bench.error is not None:
-                    continue
-                try:
-                    bench.times.append(_run_once(bench, bench.tests) / bench.tests)
-                except Exception as e:
-                    bench.error = _describe(e)
+            order = group[shift:] + group[:shift]
+            seconds = dict.fromkeys(map(id, order), 0.0)
+            for size in _chunks(group[0].tests):
+                for bench in order:
+                    if bench.error is not None:
+                        continue
+                    try:
+                        seconds[id(bench)] += _run_once(bench, size)
+                    except Exception as e:
+                        bench.error = _describe(e)
+            for bench in order:
+                if bench.error is None:
+                    bench.times.append(seconds[id(bench)] / bench.tests)
         print(f"  round {r + 1}/{runs} took {time.perf_counter() - started:.1f} s",
               file=log, flush=True)  # fmt: skip
 
@@ -429,7 +449,7 @@ def format_table(summary: dict[str, t.Any]) -> str:
         lines.append(f"  {'harness':<44} {'ms/test':>9}  {'min-max':>15}  {head}")
         for r in group_rows:
             if r["error"] is not None:
-                first = r["error"].strip().splitlines()[-1][:90]
+                first = _error_line(r["error"])
                 state = "not available yet" if r["unavailable"] else "FAILED"
                 lines.append(f"  {r['label']:<44} {state}: {first}")
                 continue
@@ -472,6 +492,12 @@ def format_table(summary: dict[str, t.Any]) -> str:
     return "\n".join(lines)
 
 
+def _error_line(error: str) -> str:
+    """The line of a traceback that names the exception."""
+    lines = [x for x in error.strip().splitlines() if x and not x.startswith(("(", " "))]
+    return (lines[-1] if lines else error.strip())[:120]
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
@@ -495,6 +521,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="server to create the benchmark databases on (default %(default)s)",
     )
     parser.add_argument(
+        "--database",
+        default="test_bench",
+        help="PostgreSQL database to create and drop (and NAME_ddl for create_all/drop_all;"
+        " default %(default)s)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=HERE / "results",
@@ -502,12 +534,17 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--chart", type=Path, help="also write the chart here")
     parser.add_argument("--no-chart", action="store_true", help="write no chart")
-    args = parser.parse_args(argv)  # fmt: skip
+    args = parser.parse_args(argv)
     groups = set(args.only.split(",")) if args.only else {*GROUPS, "memory"}
     unknown = groups - {*GROUPS, "memory"}
     if unknown:
         parser.error(f"unknown group(s) {', '.join(sorted(unknown))}")
     args.groups = groups
+    if not args.database.startswith("test_") or not args.database.replace("_", "").isalnum():
+        parser.error(
+            f"--database {args.database!r}: the benchmark drops this database, so its name"
+            " must start with 'test_' and hold only letters, digits and underscores"
+        )
     return args
 
 
@@ -532,7 +569,9 @@ def main(argv: list[str] | None = None) -> int:
                 if problem:
                     print(f"PostgreSQL suites skipped: {problem}", file=log)
                 else:
-                    pg = stack.enter_context(postgresql.benchmark_databases(args.postgresql_url))
+                    pg = stack.enter_context(
+                        postgresql.benchmark_databases(args.postgresql_url, args.database)
+                    )
         benches = _benches(args.groups, tests, pg)
         print(f"Warming up {len(benches)} suites...", file=log, flush=True)
         for bench in benches:

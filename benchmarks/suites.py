@@ -234,6 +234,9 @@ def database_suites(uri: str) -> dict[str, SuiteFactory]:
         def tearDown(self) -> None:
             db.session.remove()
             db.drop_all()
+            # Without this each test's pool keeps a connection open until the cyclic
+            # garbage collector frees the app, and PostgreSQL runs out of connections.
+            db.engine.dispose()
             self.app_context.pop()
             del self.app, self.app_context, self.client
 
@@ -255,6 +258,7 @@ def database_suites(uri: str) -> dict[str, SuiteFactory]:
 
         @classmethod
         def tearDownClass(cls) -> None:
+            cls.engine.dispose()
             del cls.app, cls.engine
 
         def setUp(self) -> None:

@@ -94,7 +94,11 @@ def test_benchmark_postgresql_suites_run_and_leave_no_database(tmp_path: Path) -
             pytest.fail(f"CI=true but PostgreSQL is needed: {problem}")
         pytest.skip(f"PostgreSQL is needed: {problem}")
 
-    _, results = _run(*TINY, "--only", "postgresql", "--no-chart", "--out", tmp_path)
+    # A name of its own, so that a full benchmark running meanwhile keeps its database.
+    name = f"test_bench_smoke_{os.getpid()}"
+    _, results = _run(
+        *TINY, "--only", "postgresql", "--database", name, "--no-chart", "--out", tmp_path
+    )
 
     rows = _rows(results, "postgresql")
     assert set(rows) == {"create_drop_all", "rollback_recipe", "flask_testcase",
@@ -109,7 +113,8 @@ def test_benchmark_postgresql_suites_run_and_leave_no_database(tmp_path: Path) -
     try:
         with engine.connect() as connection:
             names = connection.scalars(
-                sa.text("SELECT datname FROM pg_database WHERE datname LIKE 'test_bench%'")
+                sa.text("SELECT datname FROM pg_database WHERE datname IN (:a, :b)"),
+                {"a": name, "b": f"{name}_ddl"},
             ).all()
     finally:
         engine.dispose()
