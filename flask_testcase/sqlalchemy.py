@@ -90,6 +90,30 @@ class _Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.tables: weakref.WeakSet[MetaData] = weakref.WeakSet()
+        if engine.dialect.name in {"mysql", "mariadb"}:
+            from sqlalchemy import event
+
+            event.listen(engine, "before_cursor_execute", _refuse_implicit_commit)
+
+
+# Set in a connection's ``info`` (shared by every Connection over the same database
+# connection) while a test's transaction is open on it.
+_ISOLATED = "flask_testcase_isolated"
+# Statements after which MySQL commits the open transaction on its own (temporary
+# tables excepted).
+_IMPLICIT_COMMIT = re.compile(
+    r"\s*(?:CREATE|ALTER|DROP|TRUNCATE|RENAME)\s+(?!TEMPORARY\b)", re.IGNORECASE
+)
+
+
+def _refuse_implicit_commit(conn: Connection, cursor: t.Any, statement: str, *args: t.Any) -> None:
+    if conn.info.get(_ISOLATED) and _IMPLICIT_COMMIT.match(statement):
+        raise RuntimeError(
+            "MySQL commits the open transaction before and after DDL, so this statement"
+            " would end the test's transaction and make its writes permanent: "
+            f"{statement.strip()[:200]!r}. Create the schema outside tests (the library"
+            " does it once per run; remove create_all/drop_all from setUp and tearDown)."
+        )
 
 
 #: Databases seen in this run, by URL (and, for in-memory SQLite, by ``db``: two
@@ -320,6 +344,7 @@ def _create_tables(database: _Database, metadata: MetaData) -> None:
 
 def _begin(conn: Connection) -> RootTransaction:
     trans = conn.begin()
+    conn.info[_ISOLATED] = True
     if conn.dialect.name == "sqlite":
         # pysqlite begins a transaction only before INSERT/UPDATE/DELETE, so a SAVEPOINT
         # (every session's first statement here) would run outside one, and its
@@ -348,7 +373,7 @@ def _end_class(cls: type, data: _ClassData) -> None:
     try:
         with contextlib.ExitStack() as stack:
             for conn in data.connections.values():
-                stack.callback(conn.close)
+                stack.callback(_end, conn)
     finally:
         if cls.__dict__.get(_CLASS_DATA) is data:
             delattr(cls, _CLASS_DATA)
@@ -386,9 +411,7 @@ def _isolate(case: TestCase) -> Iterator[None]:
             if database not in connections:
                 conn = database.engine.connect()
                 if data is None:
-                    # Closing rolls back the outer transaction and returns the
-                    # connection to its pool.
-                    stack.callback(conn.close)
+                    stack.callback(_end, conn)
                 _begin(conn)
                 connections[database] = conn
 
@@ -427,6 +450,14 @@ def _call_class_hook(cls: type[DatabaseMixin], app: flask.Flask, db: t.Any) -> N
         db.session(expire_on_commit=False)
         cls.setUpTestData()
         db.session.commit()
+
+
+def _end(conn: Connection) -> None:
+    # Closing rolls back the outer transaction and returns the connection to its pool.
+    try:
+        conn.info.pop(_ISOLATED, None)
+    finally:
+        conn.close()
 
 
 def _rollback(trans: t.Any) -> None:

@@ -287,6 +287,50 @@ class TestIsolation:
         assert_nothing_left(url)
 
 
+    def test_a_raw_connection_has_its_own_transaction_and_savepoints(self, url: str) -> None:
+        def test_it(self: TestCase) -> None:
+            db.session.add(Item(name="session"))
+            db.session.flush()
+            with db.engine.connect() as conn:
+                conn.execute(sa.insert(Item).values(name="kept"))
+                savepoint = conn.begin_nested()
+                conn.execute(sa.insert(Item).values(name="undone"))
+                savepoint.rollback()
+                conn.commit()
+                conn.execute(sa.insert(Item).values(name="rolled back"))
+                conn.rollback()
+                conn.execute(sa.insert(Item).values(name="closed uncommitted"))
+            names = sorted(db.session.scalars(sa.select(Item.name)))
+            self.assertEqual(names, ["kept", "session"])
+
+        result = run(make_case(url, test_it=test_it))
+        assert problems(result) == []
+        assert_nothing_left(url)
+
+    def test_drop_all_in_teardown_is_rolled_back_or_refused_on_mysql(self, url: str) -> None:
+        # Flask-Testing's documented pattern: create_all in setUp, drop_all in tearDown.
+        def set_up(self: TestCase) -> None:
+            db.create_all()
+
+        def tear_down(self: TestCase) -> None:
+            db.session.remove()
+            db.drop_all()
+
+        def test_it(self: TestCase) -> None:
+            _commit_row()
+
+        result = run(make_case(url, setUp=set_up, tearDown=tear_down, test_it=test_it))
+        if "mysql" in url:
+            assert len(result.errors) == 1
+            assert (
+                "RuntimeError: MySQL commits the open transaction before and after DDL, so"
+                " this statement would end the test's transaction"
+            ) in result.errors[0][1]
+        else:
+            assert problems(result) == []
+        # The tables survived and hold nothing.
+        assert_nothing_left(url)
+
 # -- nothing leaks when something raises -----------------------------------------------
 
 
