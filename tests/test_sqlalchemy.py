@@ -658,6 +658,32 @@ class TestSqlite:
         assert fresh_count(url) == 0
 
 
+class TestWhySessionsAreRouted:
+    def test_the_classic_recipe_commits_for_real_with_flask_sqlalchemy(
+        self, tmp_path: t.Any
+    ) -> None:
+        # SQLAlchemy's "join a session into an external transaction" recipe: give the
+        # session the connection. Flask-SQLAlchemy 3.1's get_bind returns the engine
+        # anyway, the session connects on its own, and its commit is real. If this
+        # starts failing, Flask-SQLAlchemy changed and the routing may be simplified.
+        url = f"sqlite:///{tmp_path}/test_recipe.db"
+        app = create_app(url)
+        with app.app_context():
+            engine = db.engine
+            db.metadatas[None].create_all(engine)
+            conn = engine.connect()
+            trans = conn.begin()
+            session = db.session(bind=conn, join_transaction_mode="create_savepoint")
+            assert session.get_bind(Item) is engine
+            session.add(Item(name="leaked"))
+            session.commit()
+            db.session.remove()
+            trans.rollback()
+            conn.close()
+        engine.dispose()
+        assert fresh_count(url) == 1
+
+
 def test_importing_flask_testcase_does_not_import_sqlalchemy() -> None:
     code = "import sys, flask_testcase; print('sqlalchemy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
