@@ -78,6 +78,15 @@ class TestAssertStatus:
         with self.fails(NOT_FOUND + " : by keyword"):
             self.assertStatus(response, 200, msg="by keyword")
 
+    @in_case(longMessage=False)
+    def test_with_long_message_off_msg_replaces_the_standard_message(self: Case) -> None:
+        # unittest's own switch, honoured because every failure goes through
+        # _formatMessage; the default (True) appends.
+        with self.fails("the home page must exist"):
+            self.assertStatus(self.client.get("/status/404"), 200, "the home page must exist")
+        with self.fails(NOT_FOUND):
+            self.assertStatus(self.client.get("/status/404"), 200)
+
     @in_case()
     def test_flask_testing_message_keyword_is_appended_too(self: Case) -> None:
         with self.fails(NOT_FOUND + " : the home page must exist"):
