@@ -507,11 +507,22 @@ def _sessions_routed(
     own = vars(session_class).get("get_bind", _MISSING)
     original = session_class.get_bind
 
+    by_url = {
+        conn.engine.url.render_as_string(hide_password=False): conn for conn in routes.values()
+    }
+
     def get_bind(self: Session, *args: t.Any, **kwargs: t.Any) -> t.Any:
         bind = original(self, *args, **kwargs)
         conn = routes.get(bind)
         if conn is None:
-            return bind
+            # An engine of another app on the same database (a second app made in the
+            # test, say) joins the test's transaction too, rather than committing.
+            url = getattr(bind, "url", None)
+            if url is None:
+                return bind
+            conn = by_url.get(url.render_as_string(hide_password=False))
+            if conn is None:
+                return bind
         opened.add(self)
         return conn
 

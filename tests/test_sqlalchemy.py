@@ -330,6 +330,15 @@ class TestIsolation:
             assert problems(result) == []
         # The tables survived and hold nothing.
         assert_nothing_left(url)
+    def test_a_second_app_on_the_same_database_joins_the_transaction(self, url: str) -> None:
+        def test_it(self: TestCase) -> None:
+            other = create_app(url)
+            other.test_client().post("/items", data={"name": "other app"})
+            self.assertEqual(count(), 1)
+
+        result = run(make_case(url, test_it=test_it))
+        assert problems(result) == []
+        assert_nothing_left(url)
 
 # -- nothing leaks when something raises -----------------------------------------------
 
