@@ -21,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Every test in examples/tests; update it with the suite.
-EXPECTED_TESTS = 38
+EXPECTED_TESTS = 44
 #: The tests that drive Chromium; they skip when it is missing (fail under CI=true).
 BROWSER_TESTS = 2
 
@@ -66,6 +66,31 @@ def test_examples_pass_under_unittest() -> None:
 
 def test_examples_pass_under_pytest() -> None:
     output = run_example_suite("-m", "pytest", "-p", "no:cacheprovider", "examples")
+    summary = output.strip().splitlines()[-1]
+    skipped = expected_skips()
+    counts = f"{EXPECTED_TESTS - skipped} passed" + (f", {skipped} skipped" if skipped else "")
+    assert re.search(rf"=+ {counts} in ", summary), output
+
+
+@pytest.mark.postgresql
+def test_examples_pass_on_postgresql() -> None:
+    # The README's PostgreSQL run: EXAMPLE_DATABASE_URL names a database, and the
+    # suite runs in its test database (test_<name>, made and dropped by the run). The
+    # name carries our pid so that concurrent runs never share it.
+    from _dbs import POSTGRESQL
+    from _dbs import require
+    from sqlalchemy.engine import make_url
+
+    require("postgresql")
+    url = make_url(POSTGRESQL).set(database=f"memo{os.getpid()}")
+    output = run_example_suite(
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "examples",
+        env={"EXAMPLE_DATABASE_URL": url.render_as_string(hide_password=False)},
+    )
     summary = output.strip().splitlines()[-1]
     skipped = expected_skips()
     counts = f"{EXPECTED_TESTS - skipped} passed" + (f", {skipped} skipped" if skipped else "")

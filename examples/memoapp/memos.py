@@ -13,6 +13,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from sqlalchemy.orm import joinedload
 
 from .auth import login_required
 from .forms import validate_memo
@@ -24,7 +25,12 @@ bp = Blueprint("memos", __name__)
 
 @bp.route("/")
 def index() -> t.Any:
-    query = db.select(Memo).order_by(Memo.created.desc(), Memo.id.desc())
+    # Load the authors with the memos: one query for the page, not one per memo.
+    query = (
+        db.select(Memo)
+        .options(joinedload(Memo.author))
+        .order_by(Memo.created.desc(), Memo.id.desc())
+    )
     memos = db.paginate(query, per_page=current_app.config["MEMOS_PER_PAGE"], error_out=False)
     return render_template("memos/index.html", memos=memos)
 

@@ -10,13 +10,25 @@ from memoapp.models import User
 from memoapp.models import db
 
 from flask_testcase import TestCase
+from flask_testcase.databases import database_for_tests
 
-#: Settings for tests: an in-memory SQLite database unless the environment names
-#: another one, and a cheap password hash (the default is slow on purpose).
+
+def database_url():
+    """SQLite in memory, or the test database of the one named in the environment.
+
+    ``database_for_tests`` turns ``.../memo`` into ``.../test_memo`` (per pytest-xdist
+    worker), creates it for the run and drops it at the end: the database the URL
+    names is never touched.
+    """
+    url = os.environ.get(DATABASE_URL_ENV)
+    return database_for_tests(url) if url else "sqlite://"
+
+
+#: Settings for tests; a cheap password hash (the default is slow on purpose).
 TEST_CONFIG = {
     "TESTING": True,
     "SECRET_KEY": "test",
-    "SQLALCHEMY_DATABASE_URI": os.environ.get(DATABASE_URL_ENV) or "sqlite://",
+    "SQLALCHEMY_DATABASE_URI": database_url(),
     "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
 }
 
@@ -24,13 +36,16 @@ PASSWORD = "correct horse"
 
 
 class MemoTestCase(TestCase):
-    """Builds the app with :data:`TEST_CONFIG` and gives helpers for users."""
+    """Builds the app with :data:`TEST_CONFIG` and gives helpers for users.
+
+    With ``db`` set, the tables are created once per run and every test runs in a
+    transaction rolled back afterwards, whatever the views commit.
+    """
+
+    db = db
 
     def create_app(self):
         return create_app(TEST_CONFIG)
-
-    def setUp(self):
-        db.create_all()
 
     def make_user(self, username="ada", password=PASSWORD):
         """Add a user straight to the database and return it."""

@@ -10,7 +10,6 @@ from .base import MemoTestCase
 
 class ApiReadTests(MemoTestCase):
     def setUp(self):
-        super().setUp()
         self.ada = self.make_user("ada")
 
     def test_empty_list(self):
@@ -38,7 +37,6 @@ class ApiReadTests(MemoTestCase):
 
 class ApiWriteTests(MemoTestCase):
     def setUp(self):
-        super().setUp()
         self.make_user("ada")
 
     def test_anonymous_write_is_401(self):

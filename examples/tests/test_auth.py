@@ -51,7 +51,6 @@ class RegisterTests(MemoTestCase):
 
 class LoginTests(MemoTestCase):
     def setUp(self):
-        super().setUp()
         self.user = self.make_user("ada")
 
     def test_login_sets_the_session_and_greets(self):

@@ -54,7 +54,6 @@ class BrowserTests(MemoTestCase, LiveServerTestCase):
     browser = None
 
     def setUp(self):
-        super().setUp()
         missing = _missing()
         if missing is not None:
             if os.environ.get("CI") == "true":

@@ -11,7 +11,6 @@ from .base import MemoTestCase
 
 class MemoPageTests(MemoTestCase):
     def setUp(self):
-        super().setUp()
         self.ada = self.make_user("ada")
         self.grace = self.make_user("grace")
 

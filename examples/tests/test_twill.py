@@ -13,7 +13,6 @@ from .base import MemoTestCase
 
 class TwillTests(MemoTestCase, TwillTestCase):
     def setUp(self):
-        super().setUp()
         self.make_user("ada")
 
     def test_script_logs_in_and_writes_a_memo(self):
