@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import _dbs
 import pytest
 import sqlalchemy as sa
 from _dbs import MYSQL
@@ -311,3 +312,13 @@ def test_each_xdist_worker_gets_its_own_database(tmp_path: Path) -> None:
     # Every worker dropped its databases when it exited.
     assert databases_like(POSTGRESQL, f"test_{name}") == []
     assert databases_like(MYSQL, f"test_{name}") == []
+
+
+def test_an_unreachable_server_skips_but_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_dbs, "_unreachable", lambda server: f"{server} is not reachable: boom")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"^CI=true and postgresql is not reachable"):
+        require("postgresql")
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception, match=r"^mysql is not reachable: boom"):
+        require("mysql")
