@@ -420,6 +420,8 @@ def _isolate(case: TestCase) -> Iterator[None]:
             database = databases[key]
             routes[engine] = routes[database.engine] = connections[database]
         homes = {key: database.engine for key, database in databases.items()}
+        if app.config.get("SQLALCHEMY_RECORD_QUERIES"):
+            _record_queries(homes.values())
         opened: weakref.WeakSet[Session] = weakref.WeakSet()
         stack.enter_context(_engines_replaced(engines, homes))
         stack.enter_context(_connect_routed(routes))
@@ -442,6 +444,17 @@ def _isolate(case: TestCase) -> Iterator[None]:
         stack.callback(_close_sessions, opened)
         db.session.remove()
         yield
+
+
+def _record_queries(engines: t.Iterable[Engine]) -> None:
+    """Make ``flask_sqlalchemy.record_queries.get_recorded_queries()`` work: it listens
+    on the app's own engines, which the test sets aside for the run's."""
+    from flask_sqlalchemy import record_queries
+    from sqlalchemy import event
+
+    for engine in engines:
+        if not event.contains(engine, "after_cursor_execute", record_queries._record_end):
+            record_queries._listen(engine)
 
 
 def _call_class_hook(cls: type[DatabaseMixin], app: flask.Flask, db: t.Any) -> None:

@@ -339,6 +339,23 @@ class TestIsolation:
         result = run(make_case(url, test_it=test_it))
         assert problems(result) == []
         assert_nothing_left(url)
+    def test_flask_sqlalchemy_records_queries_in_every_test(self, url: str) -> None:
+        from flask_sqlalchemy.record_queries import get_recorded_queries
+
+        def create(self: TestCase) -> Flask:
+            app = create_app(url)
+            app.config["SQLALCHEMY_RECORD_QUERIES"] = True
+            return app
+
+        def test_it(self: TestCase) -> None:
+            count()
+            statements = [q.statement for q in get_recorded_queries()]
+            self.assertIn("FROM sqla_item", statements[-1])
+
+        # Two classes, each with its own apps: the second one's engines are set aside.
+        for _ in range(2):
+            result = run(make_case(url, create_app=create, test_1=test_it, test_2=test_it))
+            assert problems(result) == []
 
 # -- nothing leaks when something raises -----------------------------------------------
 
