@@ -410,10 +410,11 @@ def _isolate(case: TestCase) -> Iterator[None]:
         for database in dict.fromkeys(databases.values()):
             if database not in connections:
                 conn = database.engine.connect()
+                # Registered before BEGIN, so that a failing BEGIN still returns it.
+                connections[database] = conn
                 if data is None:
                     stack.callback(_end, conn)
                 _begin(conn)
-                connections[database] = conn
 
         routes: dict[t.Any, Connection] = {}
         for key, engine in engines.items():
