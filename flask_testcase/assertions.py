@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response as _WerkzeugResponse
 from . import html as _html
 
 if t.TYPE_CHECKING:
+    from types import FrameType
     from types import TracebackType
 
     import flask
@@ -48,6 +49,18 @@ class ContextVariableDoesNotExist(Exception):
     had the variable in its context."""
 
 
+def _check_int(method: str, name: str, value: t.Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{method}() expects {name} as an int such as 200, got {value!r}")
+
+
+def _check_category(method: str, category: t.Any) -> None:
+    if category is not None and not isinstance(category, str):
+        raise TypeError(
+            f"{method}() expects the category as a str (or None for any category), got {category!r}"
+        )
+
+
 def _check_count(method: str, count: int | None) -> None:
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
         raise ValueError(f"{method}() count must be an int >= 0 or None, got {count!r}")
@@ -66,7 +79,27 @@ def _names(items: t.Iterable[t.Any]) -> str:
 # Opcodes that consume a call's result as the context manager of a ``with`` statement:
 # SETUP_WITH up to 3.10, BEFORE_WITH from 3.11 to 3.13, LOAD_SPECIAL from 3.14.
 _WITH_OPCODES = frozenset({"SETUP_WITH", "BEFORE_WITH", "LOAD_SPECIAL"})
-_with_cache: dict[tuple[t.Any, int], bool] = {}
+_WITH, _RETURN, _OTHER = "with", "return", "other"
+_use_cache: dict[tuple[t.Any, int], str] = {}
+
+
+def _use_of_call_result(frame: t.Any) -> str:
+    """What ``frame`` does with the result of the call it is making."""
+    key = (frame.f_code, frame.f_lasti)
+    try:
+        return _use_cache[key]
+    except KeyError:
+        pass
+    following = [i.opname for i in dis.get_instructions(frame.f_code) if i.offset > frame.f_lasti]
+    # 3.14 compiles ``with`` as COPY, LOAD_SPECIAL; earlier versions use one opcode.
+    if following and (following[0] in _WITH_OPCODES or following[:2] == ["COPY", "LOAD_SPECIAL"]):
+        use = _WITH
+    elif following and following[0] in ("RETURN_VALUE", "RETURN_CONST"):
+        use = _RETURN
+    else:
+        use = _OTHER
+    _use_cache[key] = use
+    return use
 
 
 def _called_as_context_manager(depth: int) -> bool:
@@ -75,24 +108,22 @@ def _called_as_context_manager(depth: int) -> bool:
     ``assertTemplateUsed("x.html")`` checks at once (Flask-Testing's contract), while
     ``with self.assertTemplateUsed("x.html"):`` must wait for the block. Only the
     caller's bytecode tells the two apart: the instruction right after the call.
+    A caller that just returns the result (the snake_case alias, a user's helper or
+    override) passes the question on to its own caller.
     """
-    frame = sys._getframe(depth + 1)
-    key = (frame.f_code, frame.f_lasti)
-    try:
-        return _with_cache[key]
-    except KeyError:
-        pass
-    following = [i.opname for i in dis.get_instructions(frame.f_code) if i.offset > frame.f_lasti]
-    # 3.14 compiles ``with`` as COPY, LOAD_SPECIAL; earlier versions use one opcode.
-    result = bool(following) and (
-        following[0] in _WITH_OPCODES or following[:2] == ["COPY", "LOAD_SPECIAL"]
-    )
-    _with_cache[key] = result
-    return result
+    frame: FrameType | None = sys._getframe(depth + 1)
+    while frame is not None:
+        use = _use_of_call_result(frame)
+        if use != _RETURN:
+            return use == _WITH
+        frame = frame.f_back
+    return False
 
 
 def _response_text(response: _WerkzeugResponse) -> str:
-    return response.get_data(as_text=True)
+    # Replacement characters, not UnicodeDecodeError: a binary body (an image) must
+    # give the assertion's own failure, not a crash in the middle of it.
+    return response.get_data().decode(response.mimetype_params.get("charset", "utf-8"), "replace")
 
 
 def _format_flashes(flashes: t.Sequence[FlashedMessage]) -> str:
@@ -234,10 +265,7 @@ class AssertionsMixin:
         """
         msg = self._pick_msg("assertStatus", msg, message)
         response = self._check_response("assertStatus", response)
-        if isinstance(status_code, bool) or not isinstance(status_code, int):
-            raise TypeError(
-                f"assertStatus() expects the status code as an int such as 200, got {status_code!r}"
-            )
+        _check_int("assertStatus", "the status code", status_code)
         if response.status_code == status_code:
             return
         standard = f"HTTP status {status_code} expected but got {response.status}"
@@ -296,6 +324,8 @@ class AssertionsMixin:
                 "assertRedirects() expects the location as a str such as '/login',"
                 f" got {location!r}"
             )
+        if target_status_code is not None:
+            _check_int("assertRedirects", "target_status_code", target_status_code)
         if status_code is not None and status_code not in REDIRECT_CODES:
             raise ValueError(
                 f"assertRedirects() status_code={status_code!r} is not a redirect status;"
@@ -315,7 +345,11 @@ class AssertionsMixin:
                     f" {' or '.join(map(str, expected_codes))})"
                 )
             self._fail_with(standard, msg)
-        actual = last_redirect.location or ""
+        if not last_redirect.location:
+            self._fail_with(
+                f"Response has HTTP status {last_redirect.status} but no Location header", msg
+            )
+        actual = last_redirect.location
         actual_url = self._resolve_url(actual, last_redirect)
         expected_url = self._resolve_url(location, last_redirect)
         if actual_url != expected_url:
@@ -476,9 +510,13 @@ class AssertionsMixin:
         try:
             actual = self.get_context_variable(name)
         except ContextVariableDoesNotExist as e:
-            self._fail_with(str(e), msg)
-        if actual != value:
-            self._fail_with(f"Context variable {name!r} is {actual!r}, expected {value!r}", msg)
+            missing = str(e)
+        else:
+            if actual != value:
+                self._fail_with(f"Context variable {name!r} is {actual!r}, expected {value!r}", msg)
+            return
+        # Failing outside the except keeps ContextVariableDoesNotExist out of the report.
+        self._fail_with(missing, msg)
 
     # -- flashed messages ------------------------------------------------------
 
@@ -495,6 +533,7 @@ class AssertionsMixin:
             accepts any category.
         :param msg: added to the standard failure message.
         """
+        _check_category("assertMessageFlashed", category)
         for flashed in self.flashed_messages:
             if flashed.message == message and (category is None or flashed.category == category):
                 return
@@ -513,6 +552,7 @@ class AssertionsMixin:
             default) means any category.
         :param msg: added to the standard failure message.
         """
+        _check_category("assertMessageNotFlashed", category)
         for flashed in self.flashed_messages:
             if flashed.message == message and (category is None or flashed.category == category):
                 self._fail_with(
@@ -549,10 +589,18 @@ class AssertionsMixin:
         try:
             return json.loads(text)
         except ValueError as e:
-            self._fail_with(f"{what} is not valid JSON ({e}): {_excerpt(text, 300)!r}", msg)
+            error = str(e)
+        # Failing outside the except keeps the decoder's traceback out of the report.
+        self._fail_with(f"{what} is not valid JSON ({error}): {_excerpt(text, 300)!r}", msg)
 
     @staticmethod
     def _expected_json(method: str, expected: t.Any) -> t.Any:
+        """``expected`` as the JSON value it stands for.
+
+        A str is JSON text. Any other value goes through :func:`json.dumps` and back,
+        so it compares as what a view would send: tuples are arrays and object keys
+        are strings (``{1: "a"}`` equals ``{"1": "a"}``).
+        """
         if isinstance(expected, (str, bytes, bytearray)):
             try:
                 return json.loads(expected)
@@ -562,7 +610,12 @@ class AssertionsMixin:
                     f" valid JSON ({e}); pass the Python value instead (a JSON string"
                     f" value is written '\"text\"')"
                 ) from None
-        return expected
+        try:
+            return json.loads(json.dumps(expected))
+        except (TypeError, ValueError) as e:
+            raise TypeError(
+                f"{method}(): expected must be a JSON-serialisable value or JSON text ({e})"
+            ) from None
 
     def assertJSONEqual(
         self, data: t.Any, expected: t.Any, msg: str | None = None, *, message: str | None = None
@@ -602,13 +655,19 @@ class AssertionsMixin:
 
     # -- content and HTML ------------------------------------------------------
 
-    def _parse_html_arg(self, which: str, text: str, msg: str | None) -> _html.Element:
+    def _parse_html_arg(
+        self, method: str, which: str, text: t.Any, msg: str | None
+    ) -> _html.Element:
         if not isinstance(text, str):
-            raise TypeError(f"{which} must be a str of HTML, got {type(text).__name__}")
+            raise TypeError(
+                f"{method}() expects the {which} as a str of HTML, got"
+                f" {type(text).__name__}; for a response pass response.get_data(as_text=True)"
+            )
         try:
             return _html.parse_html(text)
         except _html.HTMLParseError as e:
-            self._fail_with(f"{which} is not valid HTML: {e}", msg)
+            error = str(e)
+        self._fail_with(f"{which[:1].upper()}{which[1:]} is not valid HTML: {error}", msg)
 
     def _count_in_response(
         self,
@@ -620,6 +679,7 @@ class AssertionsMixin:
         msg: str | None,
     ) -> tuple[int, str]:
         response = self._check_response(method, response)
+        _check_int(method, "status_code", status_code)
         if not isinstance(text, (str, bytes)):
             raise TypeError(f"{method}() expects text as str or bytes, got {type(text).__name__}")
         if response.status_code != status_code:
@@ -632,8 +692,9 @@ class AssertionsMixin:
             if isinstance(text, bytes):
                 raise TypeError(f"{method}(html=True) expects text as str, got bytes")
             content = _response_text(response)
-            needle = self._parse_html_arg("Needle", text, msg)
-            return self._parse_html_arg("Response content", content, msg).count(needle), content
+            needle = self._parse_html_arg(method, "needle", text, msg)
+            dom = self._parse_html_arg(method, "response content", content, msg)
+            return dom.count(needle), content
         if isinstance(text, bytes):
             raw = response.get_data()
             return raw.count(text), raw.decode("utf-8", "replace")
@@ -716,8 +777,8 @@ class AssertionsMixin:
 
         :param msg: added to the standard failure message.
         """
-        dom1 = self._parse_html_arg("First argument", html1, msg)
-        dom2 = self._parse_html_arg("Second argument", html2, msg)
+        dom1 = self._parse_html_arg("assertHTMLEqual", "first argument", html1, msg)
+        dom2 = self._parse_html_arg("assertHTMLEqual", "second argument", html2, msg)
         if dom1 != dom2:
             diff = _unified_diff(dom1.pretty(), dom2.pretty(), "first", "second")
             self._fail_with(f"{dom1} != {dom2}\n{diff}", msg)
@@ -727,8 +788,8 @@ class AssertionsMixin:
 
         :param msg: added to the standard failure message.
         """
-        dom1 = self._parse_html_arg("First argument", html1, msg)
-        dom2 = self._parse_html_arg("Second argument", html2, msg)
+        dom1 = self._parse_html_arg("assertHTMLNotEqual", "first argument", html1, msg)
+        dom2 = self._parse_html_arg("assertHTMLNotEqual", "second argument", html2, msg)
         if dom1 == dom2:
             self._fail_with(f"{dom1} == {dom2}", msg)
 
@@ -750,8 +811,8 @@ class AssertionsMixin:
         _check_count("assertInHTML", count)
         if isinstance(haystack, _WerkzeugResponse):
             haystack = _response_text(haystack)
-        needle_dom = self._parse_html_arg("Needle", needle, msg)
-        haystack_dom = self._parse_html_arg("Haystack", haystack, msg)
+        needle_dom = self._parse_html_arg("assertInHTML", "needle", needle, msg)
+        haystack_dom = self._parse_html_arg("assertInHTML", "haystack", haystack, msg)
         found = haystack_dom.count(needle_dom)
         if count is not None:
             if found != count:
@@ -781,6 +842,8 @@ class AssertionsMixin:
         :param msg: added to the standard failure message.
         """
         response = self._check_response("assertHeader", response)
+        if not isinstance(name, str):
+            raise TypeError(f"assertHeader() expects the header name as a str, got {name!r}")
         values = response.headers.getlist(name)
         if not values:
             present = ", ".join(dict.fromkeys(k for k, _ in response.headers.items()))
@@ -846,6 +909,14 @@ class AssertionsMixin:
                 raise _Done
         except _Done:
             pass
+        except RuntimeError as e:
+            if "did not open a session" not in str(e):
+                raise
+            raise RuntimeError(
+                "The app's session interface opened no session, so there is no session to"
+                " check. Flask's cookie session needs a secret key: set SECRET_KEY in the"
+                " app's config."
+            ) from None
         return data
 
     def assertSessionHas(self, key: str, value: t.Any = _MISSING, msg: str | None = None) -> None:
@@ -882,6 +953,7 @@ def _status_assertion(code: int) -> t.Callable[..., None]:
         message: str | None = None,
     ) -> None:
         msg = self._pick_msg(f"assert{code}", msg, message)
+        self._check_response(f"assert{code}", response)
         self.assertStatus(response, code, msg)
 
     method.__name__ = method.__qualname__ = f"assert{code}"

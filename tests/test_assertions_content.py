@@ -3,13 +3,11 @@ the semantic HTML assertions assertHTMLEqual, assertHTMLNotEqual and assertInHTM
 
 from __future__ import annotations
 
-import pytest
 from apps import PAGE_HTML
 from apps import Case
 from apps import in_case
 from apps import run_case
 
-BOTH = "First argument must be a str of HTML, got int"
 NOT_FOUND_BYE = "Couldn't find 'bye' in the response. Response content:\nhello world, hello"
 PAGE_NORMALISED = (
     '<html><body><nav class="main top"><a href="/" id="home">Home</a></nav>'
@@ -105,22 +103,12 @@ class TestAssertContains:
             ):
                 self.assertContains(response, "hello", count=count)  # type: ignore[arg-type]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="lead: status_code='200' is not checked; assertContains fails with the"
-        " contradiction \"response status was 200 OK (expected 200)\" instead of a TypeError",
-    )
     @in_case()
     def test_a_status_code_that_is_not_an_int_is_a_type_error(self: Case) -> None:
         with self.assertRaises(TypeError) as cm:
             self.assertContains(self.client.get("/text"), "hello", status_code="200")
         self.assertIn("status_code", str(cm.exception))
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="lead: assertContains with str text on a body that is not UTF-8 raises"
-        " UnicodeDecodeError (response.get_data(as_text=True)) instead of failing",
-    )
     @in_case()
     def test_str_text_on_a_binary_body_fails_instead_of_crashing(self: Case) -> None:
         with self.assertRaises(self.failureException):
@@ -281,17 +269,16 @@ class TestAssertHTMLEqual:
     def test_an_argument_that_is_not_a_str_is_a_type_error(self: Case) -> None:
         with self.assertRaises(TypeError) as cm:
             self.assertHTMLEqual(1, "<p>")  # type: ignore[arg-type]
-        self.assertIn("must be a str of HTML, got int", str(cm.exception))
+        self.assertEqual(
+            str(cm.exception),
+            "assertHTMLEqual() expects the first argument as a str of HTML, got int;"
+            " for a response pass response.get_data(as_text=True)",
+        )
         with self.assertRaises(TypeError) as cm:
             self.assertHTMLEqual("<p>", self.client.get("/page"))  # type: ignore[arg-type]
-        self.assertIn("must be a str of HTML, got", str(cm.exception))
+        self.assertIn("assertHTMLEqual() expects the second argument as a str of HTML, got",
+                      str(cm.exception))  # fmt: skip
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="lead: the TypeError of assertHTMLEqual/assertHTMLNotEqual/assertInHTML on a"
-        " non-str reads 'First argument must be a str of HTML, got int': it names neither"
-        " the method (other misuse messages start with 'assertX()') nor the fix",
-    )
     @in_case()
     def test_misuse_names_the_method(self: Case) -> None:
         with self.assertRaises(TypeError) as cm:
@@ -321,7 +308,10 @@ class TestAssertHTMLNotEqual:
     def test_misuse(self: Case) -> None:
         with self.assertRaises(TypeError) as cm:
             self.assertHTMLNotEqual("<p>", None)  # type: ignore[arg-type]
-        self.assertIn("must be a str of HTML, got NoneType", str(cm.exception))
+        self.assertIn(
+            "assertHTMLNotEqual() expects the second argument as a str of HTML, got NoneType",
+            str(cm.exception),
+        )
         with self.fails(
             "First argument is not valid HTML: Unexpected end tag </div> at line 1,"
             " column 4: no <div> element is open (open elements: <p>)."
@@ -364,10 +354,12 @@ class TestAssertInHTML:
                 self.assertInHTML("<li>one</li>", PAGE_HTML, count=count)  # type: ignore[arg-type]
         with self.assertRaises(TypeError) as cm:
             self.assertInHTML(3, PAGE_HTML)  # type: ignore[arg-type]
-        self.assertIn("must be a str of HTML, got int", str(cm.exception))
+        self.assertIn("assertInHTML() expects the needle as a str of HTML, got int",
+                      str(cm.exception))  # fmt: skip
         with self.assertRaises(TypeError) as cm:
             self.assertInHTML("<p>", b"<p>")  # type: ignore[arg-type]
-        self.assertIn("must be a str of HTML, got bytes", str(cm.exception))
+        self.assertIn("assertInHTML() expects the haystack as a str of HTML, got bytes",
+                      str(cm.exception))  # fmt: skip
         with self.assertRaises(ValueError):
             self.assertInHTML("  ", PAGE_HTML)
 
@@ -381,12 +373,6 @@ class TestAssertInHTML:
 
 
 class TestThroughTheRunner:
-    @pytest.mark.xfail(
-        strict=True,
-        reason="lead: 'is not valid HTML' failures are raised inside `except HTMLParseError`,"
-        " so the report also shows the parser's traceback ('During handling of the above"
-        " exception...'); raise outside the except block or `from None`",
-    )
     def test_html_that_does_not_parse_is_reported_once(self) -> None:
         class T(Case):
             def test_page(self) -> None:

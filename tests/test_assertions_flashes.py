@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from apps import Case
 from apps import in_case
 from markupsafe import Markup
@@ -97,12 +96,6 @@ class TestAssertMessageFlashed:
         with self.fails(standard + " : keyword"):
             self.assertMessageFlashed("Gone.", msg="keyword")
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="lead: assertMessageFlashed does not check category; one that is neither a"
-        " str nor None (['message'], 5) just fails the test instead of raising a TypeError"
-        " that names the argument",
-    )
     @in_case()
     def test_a_category_that_is_not_a_str_is_a_type_error(self: Case) -> None:
         self.client.get("/flash")

@@ -3,7 +3,6 @@ bodies that are not JSON, msg=/message= and misuse."""
 
 from __future__ import annotations
 
-import pytest
 from apps import Case
 from apps import in_case
 from apps import run_case
@@ -155,23 +154,10 @@ class TestAssertJSONEqual:
         ):
             self.assertJSONEqual('"ok"', "ok")
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="lead: a tuple in expected never equals a JSON array (_strict_equal checks"
-        " list/list only), and the failure shows an EMPTY diff because json.dumps writes the"
-        " tuple as a list: 'JSON documents differ:\\n'. Compare tuples as lists, or reject"
-        " them with a TypeError",
-    )
     @in_case()
     def test_a_tuple_is_compared_as_an_array(self: Case) -> None:
         self.assertJSONEqual(self.client.get("/json-list"), (1, 2, 3))
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="lead: expected {1: 'a'} against JSON {\"1\": \"a\"} fails with the bare"
-        " header 'JSON documents differ:\\n' (both dump to the same text); the message must"
-        " show a difference or say that JSON object keys are strings",
-    )
     @in_case()
     def test_a_failure_never_has_an_empty_diff(self: Case) -> None:
         # Whichever way it is fixed (pass, TypeError, or a message), not a bare header.
@@ -180,12 +166,6 @@ class TestAssertJSONEqual:
         except (self.failureException, TypeError, ValueError) as e:
             self.assertNotEqual(str(e), "JSON documents differ:\n")
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="lead: a response body that is not UTF-8 raises UnicodeDecodeError from"
-        " response.get_data(as_text=True) instead of failing with 'Response body is not"
-        " valid JSON' (bytes data are decoded with errors='replace', responses are not)",
-    )
     @in_case()
     def test_a_binary_body_fails_as_not_json(self: Case) -> None:
         with self.assertRaises(self.failureException) as cm:
@@ -254,12 +234,6 @@ class TestThroughTheRunner:
         [(_, text)] = result.failures
         assert text.endswith("AssertionError: " + TAGS_DIFF + "\n")
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="lead: the 'not valid JSON' failure is raised inside `except ValueError`,"
-        " so the report also shows json's JSONDecodeError traceback ('During handling of"
-        " the above exception...'); raise it outside the except block or `from None`",
-    )
     def test_a_body_that_is_not_json_is_reported_once(self) -> None:
         class T(Case):
             def test_api(self) -> None:

@@ -3,7 +3,6 @@ status_code=, target_status_code=, followed responses, msg=/message= and misuse.
 
 from __future__ import annotations
 
-import pytest
 from apps import Case
 from apps import in_case
 from flask import url_for
@@ -91,12 +90,6 @@ class TestLocations:
         ):
             self.assertRedirects(self.client.get("/to-index"), "http://example.com/")
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="lead: a redirect status without a Location header fails with"
-        " \"Response redirected to '', expected '/x' (resolved: 'http://localhost/no-location'"
-        " ...)\"; it should say the response has no Location header",
-    )
     @in_case()
     def test_a_redirect_without_location_says_so(self: Case) -> None:
         with self.assertRaises(self.failureException) as cm:
@@ -214,12 +207,6 @@ class TestTargetStatusCode:
             self.assertRedirects(response, "/", target_status_code=200)
         self.assertEqual(requested, [])
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="lead: target_status_code='200' is not checked; it fails with the"
-        " contradiction \"Redirect target '/' answered 200 OK, expected 200\" instead of"
-        " a TypeError",
-    )
     @in_case()
     def test_target_status_code_that_is_not_an_int_is_a_type_error(self: Case) -> None:
         with self.assertRaises(TypeError) as cm:

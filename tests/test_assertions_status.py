@@ -6,7 +6,6 @@ tests/apps.py), against a real app through the real test client.
 
 from __future__ import annotations
 
-import pytest
 from apps import Case
 from apps import failure_traceback
 from apps import in_case
@@ -135,11 +134,6 @@ class TestAssertStatus:
         ):
             self.assertStatus(response, True)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="lead: a failing status assertion on a non-UTF-8 body (an image) raises"
-        " UnicodeDecodeError from response.get_data(as_text=True) instead of failing",
-    )
     @in_case()
     def test_failure_on_a_binary_body_is_a_failure_not_a_decode_error(self: Case) -> None:
         response = self.client.get("/binary")
@@ -205,11 +199,6 @@ class TestShortcuts:
             str(cm.exception),
         )
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="lead: assert200(200) raises TypeError naming assertStatus(), a method the"
-        " user did not call; it should name assert200()",
-    )
     @in_case()
     def test_a_shortcut_misused_names_itself(self: Case) -> None:
         with self.misuse(

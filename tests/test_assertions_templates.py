@@ -4,7 +4,6 @@ get_context_variable / ContextVariableDoesNotExist and assertContext."""
 from __future__ import annotations
 
 import jinja2
-import pytest
 from apps import Case
 from apps import in_case
 from apps import run_case
@@ -195,13 +194,6 @@ class TestAssertTemplateUsedAsContextManager:
         with self.assertTemplateUsed("index.html"), self.assertTemplateNotUsed("item.html"):
             self.client.get("/")
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="lead: the with-form is detected from the caller's bytecode one frame up;"
-        " through the snake_case alias that frame is the alias wrapper, so"
-        " `with self.assert_template_used('x'):` checks at once and returns None"
-        " (TypeError: 'NoneType' object does not support the context manager protocol)",
-    )
     @in_case()
     def test_the_snake_case_alias_works_as_a_context_manager(self: Case) -> None:
         with self.assert_template_used("index.html"):
@@ -370,12 +362,6 @@ class TestSnakeCaseAliases:
 
 
 class TestThroughTheRunner:
-    @pytest.mark.xfail(
-        strict=True,
-        reason="lead: assertContext fails from inside `except ContextVariableDoesNotExist`,"
-        " so the report shows that exception too ('During handling of the above exception,"
-        " another exception occurred'); raise the failure outside the except (or from None)",
-    )
     def test_a_missing_variable_is_reported_once(self) -> None:
         class T(Case):
             def test_user(self) -> None:

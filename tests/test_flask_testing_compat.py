@@ -446,3 +446,11 @@ def test_every_flask_testing_assertion_exists_with_its_arguments() -> None:
                 assert "message" in ours, (name, "message=")
             if param.default is not param.empty:
                 assert positional[index].default == param.default, (name, param.name)
+
+
+def test_flask_testing_utils_module_path_keeps_working() -> None:
+    import flask_testcase
+    from flask_testcase import utils
+
+    for name in utils.__all__:
+        assert getattr(utils, name) is getattr(flask_testcase, name), name
