@@ -276,6 +276,9 @@ def drop_database(url: str | URL) -> None:
             if target.get_backend_name() == "postgresql":
                 _drop_postgresql(conn, name, quoted)
             else:
+                # A transaction left open on the database would make DROP wait for its
+                # locks for up to a year (MySQL's default); give up after a while.
+                conn.exec_driver_sql("SET SESSION lock_wait_timeout = 30")
                 conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}")
     finally:
         engine.dispose()

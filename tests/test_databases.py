@@ -213,6 +213,51 @@ class TestServerDatabases:
         finally:
             drop_database(on_server(base, f"test_{name}"))
 
+    def test_a_class_transaction_left_open_does_not_block_the_drop(
+        self, server: str, base: str
+    ) -> None:
+        require(server)
+        name = f"do{os.getpid()}"
+        out = python(
+            f"""
+            import unittest
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+            from flask_testcase import TestCase, database_for_tests
+
+            db = SQLAlchemy()
+
+            class Row(db.Model):
+                id = db.Column(db.Integer, primary_key=True)
+
+            class Case(TestCase):
+                db = db
+
+                def create_app(self):
+                    app = Flask(__name__)
+                    app.config["SQLALCHEMY_DATABASE_URI"] = database_for_tests(
+                        {on_server(base, name)!r})
+                    db.init_app(app)
+                    return app
+
+                @classmethod
+                def setUpTestData(cls):
+                    db.session.add(Row())
+
+                def test_it(self):
+                    pass
+
+            # Run alone, not in a suite: the class cleanup never runs and the class's
+            # transaction, holding locks on the table, is still open at exit.
+            result = unittest.TestResult()
+            Case("test_it").run(result)
+            assert result.wasSuccessful(), result.errors
+            """
+        )
+        assert out.returncode == 0, out.stderr
+        assert out.stderr == ""
+        assert databases_like(base, f"test_{name}") == []
+
     def test_keep_argument_wins_over_the_environment(
         self, server: str, base: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
