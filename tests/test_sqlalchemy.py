@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import textwrap
 import threading
 import typing as t
 import unittest
@@ -479,6 +480,68 @@ class TestSetUpTestData:
         assert problems(result) == []
         assert held == [1, 1]
         assert_nothing_left(url)
+
+    def test_under_pytest_the_class_transaction_ends_after_the_class(
+        self, tmp_path: t.Any
+    ) -> None:
+        module = tmp_path / "test_class_data_module.py"
+        module.write_text(
+            textwrap.dedent(
+                f"""
+                import sqlalchemy as sa
+                from flask import Flask
+                from flask_sqlalchemy import SQLAlchemy
+                from flask_testcase import TestCase
+                from flask_testcase.sqlalchemy import _databases
+
+                URL = "sqlite:///{tmp_path}/test_pytest.db"
+                db = SQLAlchemy()
+
+                class Row(db.Model):
+                    id = db.Column(db.Integer, primary_key=True)
+
+                def fresh_count():
+                    engine = sa.create_engine(URL, poolclass=sa.pool.NullPool)
+                    with engine.connect() as conn:
+                        n = conn.scalar(sa.text("SELECT count(*) FROM row"))
+                    engine.dispose()
+                    return n
+
+                class Base(TestCase):
+                    db = db
+
+                    def create_app(self):
+                        app = Flask(__name__)
+                        app.config["SQLALCHEMY_DATABASE_URI"] = URL
+                        db.init_app(app)
+                        return app
+
+                class TestA(Base):
+                    @classmethod
+                    def setUpTestData(cls):
+                        db.session.add_all([Row(), Row()])
+
+                    def test_1(self):
+                        assert db.session.scalar(sa.select(sa.func.count(Row.id))) == 2
+
+                    def test_2(self):
+                        assert db.session.scalar(sa.select(sa.func.count(Row.id))) == 2
+
+                class TestB(Base):
+                    def test_after(self):
+                        (database,) = _databases.values()
+                        assert database.engine.pool.checkedout() == 1  # this test's
+                        assert fresh_count() == 0
+                        assert db.session.scalar(sa.select(sa.func.count(Row.id))) == 0
+                """
+            )
+        )
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(module)],
+            cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "3 passed" in proc.stdout
 
 
 # -- assertNumQueries --------------------------------------------------------------------
