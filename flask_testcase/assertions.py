@@ -20,6 +20,7 @@ from werkzeug.http import parse_cookie
 from werkzeug.wrappers import Response as _WerkzeugResponse
 
 from . import html as _html
+from .capture import context_keys
 
 if t.TYPE_CHECKING:
     from types import FrameType
@@ -488,7 +489,7 @@ class AssertionsMixin:
                 f"Context variable {name!r} does not exist: no template was rendered."
             )
         seen = "; ".join(
-            f"{r.name!r}: {', '.join(sorted(k for k in r.context if not k.startswith('_')))}"
+            f"{r.name!r}: {', '.join(context_keys(r.context)) or '(none)'}"
             for r in self.templates
         )
         raise ContextVariableDoesNotExist(

@@ -46,8 +46,23 @@ class RenderedTemplate(t.NamedTuple):
         return self.template.name
 
     def __repr__(self) -> str:
-        keys = ", ".join(sorted(k for k in self.context if not k.startswith("_")))
+        keys = ", ".join(context_keys(self.context)) or "(none)"
         return f"<RenderedTemplate {self.name!r} context keys: {keys}>"
+
+
+# Flask's default context processor adds these to every render (which of them
+# depends on the Flask version and on whether a request is active); listing them in
+# messages would only be noise, and would make messages differ between versions.
+_FLASK_INJECTED = frozenset({"g", "request", "session"})
+
+
+def context_keys(context: dict[str, t.Any]) -> list[str]:
+    """The sorted names of a template context, without Flask's own ``g``,
+    ``request`` and ``session`` and without private names, as failure messages show them.
+
+    :param context: a rendered template's context.
+    """
+    return sorted(k for k in context if k not in _FLASK_INJECTED and not k.startswith("_"))
 
 
 class FlashedMessage(t.NamedTuple):

@@ -20,6 +20,7 @@ from .base import MemoTestCase
 
 try:
     from selenium import webdriver
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
@@ -81,7 +82,9 @@ class BrowserTests(MemoTestCase, LiveServerTestCase):
         form.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
 
     def wait_for_text(self, selector, text):
-        WebDriverWait(self.browser, 5).until(
+        # While the next page replaces the current one, Chromium may answer a poll
+        # with "node does not belong to the document"; keep polling until the timeout.
+        WebDriverWait(self.browser, 10, ignored_exceptions=(WebDriverException,)).until(
             expected_conditions.text_to_be_present_in_element((By.CSS_SELECTOR, selector), text)
         )
 
