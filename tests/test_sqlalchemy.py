@@ -96,6 +96,11 @@ def create_app(url: str, other: str | None = None) -> Flask:
     return app
 
 
+def _commit_row(*args: t.Any) -> None:
+    db.session.add(Item(name="committed"))
+    db.session.commit()
+
+
 def run(case: type[unittest.TestCase]) -> unittest.TestResult:
     suite = unittest.defaultTestLoader.loadTestsFromTestCase(case)
     result = unittest.TestResult()
@@ -357,13 +362,26 @@ class TestIsolation:
         for _ in range(2):
             result = run(make_case(url, create_app=create, test_1=test_it, test_2=test_it))
             assert problems(result) == []
+    def test_connections_create_app_opened_are_closed_after_the_test(self, url: str) -> None:
+        engines: list[t.Any] = []
+
+        def create(self: TestCase) -> Flask:
+            app = create_app(url)
+            with app.app_context():
+                db.create_all()  # the Flask tutorials' habit: a connection per app
+                engines.append(db.engine)
+            return app
+
+        result = run(make_case(url, create_app=create, test_1=_commit_row, test_2=_commit_row))
+        assert problems(result) == []
+        set_aside = [engine for engine in engines if engine is not home(url)]
+        assert set_aside
+        for engine in set_aside:
+            if hasattr(engine.pool, "checkedin"):
+                assert engine.pool.checkedin() == 0
+        assert_nothing_left(url)
 
 # -- nothing leaks when something raises -----------------------------------------------
-
-
-def _commit_row() -> None:
-    db.session.add(Item(name="before the error"))
-    db.session.commit()
 
 
 class TestNothingLeaks:
