@@ -572,7 +572,7 @@ def run_one(url: str, body: t.Callable[[TestCase], None]) -> unittest.TestResult
 class TestAssertNumQueries:
     URL = "sqlite://"
 
-    def test_passes_and_counts_client_requests(self) -> None:
+    def test_passes_and_counts_client_requests(self, url: str) -> None:
         def body(self: TestCase) -> None:
             with self.assertNumQueries(2) as queries:
                 self.client.post("/items", data={"name": "x"})
@@ -581,7 +581,8 @@ class TestAssertNumQueries:
             with self.assertNumQueries(0):
                 pass
 
-        assert problems(run_one(self.URL, body)) == []
+        assert problems(run_one(url, body)) == []
+        assert_nothing_left(url)
 
     def test_fails_listing_the_statements_numbered(self) -> None:
         def body(self: TestCase) -> None:
