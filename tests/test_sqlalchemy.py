@@ -38,6 +38,12 @@ class Item(db.Model):  # type: ignore[name-defined,misc]
     name: Mapped[str] = mapped_column(sa.String(50))
 
 
+class Tag(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "sqla_tag"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50), unique=True)
+
+
 class OtherItem(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "sqla_other_item"
     __bind_key__ = "other"
@@ -77,6 +83,16 @@ def create_app(url: str, other: str | None = None) -> Flask:
         savepoint.rollback()
         db.session.commit()
         return str(count())
+
+    @app.post("/tags")
+    def add_tag() -> str:
+        db.session.add(Tag(name=request.form["name"]))
+        try:
+            db.session.commit()
+        except sa.exc.IntegrityError:
+            db.session.rollback()
+            return "taken"
+        return "added"
 
     @app.get("/count")
     def item_count() -> str:
@@ -380,6 +396,18 @@ class TestIsolation:
             if hasattr(engine.pool, "checkedin"):
                 assert engine.pool.checkedin() == 0
         assert_nothing_left(url)
+    def test_a_view_recovers_from_an_integrity_error(self, url: str) -> None:
+        def test_it(self: TestCase) -> None:
+            db.session.add(Tag(name="python"))
+            db.session.commit()
+            self.assertEqual(self.client.post("/tags", data={"name": "python"}).text, "taken")
+            self.assertEqual(self.client.post("/tags", data={"name": "flask"}).text, "added")
+            names = sorted(db.session.scalars(sa.select(Tag.name)))
+            self.assertEqual(names, ["flask", "python"])
+
+        result = run(make_case(url, test_it=test_it))
+        assert problems(result) == []
+        assert_nothing_left(url, "sqla_tag")
 
 # -- nothing leaks when something raises -----------------------------------------------
 
