@@ -8,7 +8,8 @@ test inside one transaction per database, rolled back afterwards:
   its pool gives the test its connection (in-memory SQLite keeps its one connection,
   and so its tables, for the whole run) and its dialect and statement cache stay warm.
   During a test, the app's engine mapping in Flask-SQLAlchemy is pointed at these
-  engines, and restored afterwards.
+  engines, and restored afterwards; the app's own engines are disposed after the test
+  (they served nothing, but ``create_app`` may have opened connections with them).
 - **One connection and an outer transaction per database per test** (per class when the
   class has :meth:`DatabaseMixin.setUpTestData`, with a savepoint per test on top).
 - **Every session joins it.** Flask-SQLAlchemy 3.1's ``Session.get_bind`` ignores a
@@ -20,10 +21,14 @@ test inside one transaction per database, rolled back afterwards:
   in the test body, in each client request (its own app context, so its own session),
   in a CLI command or in any thread, runs in a savepoint of its own, so app code may
   ``commit()``, ``rollback()`` and ``begin_nested()`` freely, and a rollback in a view
-  does not undo what the test wrote before the request.
+  does not undo what the test wrote before the request. An engine of another app on
+  the same URL is mapped to the test's connection too.
 - **Raw connections join it too.** ``engine.connect()`` (and so ``engine.begin()``)
   returns a connection over the same database connection whose own ``begin``,
   ``commit`` and ``rollback`` are a savepoint, its release and its rollback.
+
+On MySQL, DDL inside a test (which would commit the test's transaction) is refused
+with an error; the schema is made once, outside any test transaction.
 
 Nothing stays patched after the test; the state lives in the test's cleanups, in the
 class (``setUpTestData``) and in :data:`_databases` (engines kept for the run).
@@ -226,7 +231,7 @@ class DatabaseMixin(_Base):
 @contextlib.contextmanager
 def _assert_num_queries(case: DatabaseMixin, num: int, msg: str | None) -> Iterator[list[str]]:
     engines = list(dict.fromkeys(_app_engines(case, case.db, case.app).values()))
-    with capture_queries(engines) as queries:
+    with _capture_queries(engines) as queries:
         yield queries
     if len(queries) != num:
         listing = "\n".join(f"{i}. {q}" for i, q in enumerate(queries, 1)) or "(none)"
@@ -238,7 +243,7 @@ def _assert_num_queries(case: DatabaseMixin, num: int, msg: str | None) -> Itera
 
 
 @contextlib.contextmanager
-def capture_queries(engines: t.Iterable[Engine]) -> Iterator[list[str]]:
+def _capture_queries(engines: t.Iterable[Engine]) -> Iterator[list[str]]:
     """Collect the SQL of each statement executed on ``engines`` inside the block.
 
     Savepoint statements and ``BEGIN`` are left out (see :meth:`assertNumQueries`).
