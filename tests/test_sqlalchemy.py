@@ -169,6 +169,11 @@ def url(request: pytest.FixtureRequest) -> str:
     return url_for(request.param)
 
 
+@pytest.fixture
+def pooled_url(request: pytest.FixtureRequest) -> str:
+    return url_for(request.param)
+
+
 @pytest.fixture(params=backend_params())
 def two_urls(request: pytest.FixtureRequest) -> tuple[str, str]:
     return url_for(request.param), url_for(request.param, "ftcother")
@@ -511,9 +516,13 @@ class TestSetUpTestData:
         ) in result.errors[1][1]
         assert_nothing_left(url)
 
-    def test_the_connection_is_held_for_the_class_only(self, url: str) -> None:
-        if url == "sqlite://":
-            pytest.skip("StaticPool does not count checkouts")
+    @pytest.mark.parametrize(
+        "pooled_url",
+        [p for p in backend_params() if p.values[0] != "sqlite_memory"],  # StaticPool
+        indirect=True,
+    )
+    def test_the_connection_is_held_for_the_class_only(self, pooled_url: str) -> None:
+        url = pooled_url
         held: list[int] = []
 
         def test_it(self: TestCase) -> None:
