@@ -5,7 +5,8 @@ The guard (:func:`is_test_database`) decides from the database's *name*: the lib
 only creates tables in, and only runs tests against, a database whose name says it is
 for tests, unless a test case opts in with ``allow_any_database = True``. The rule:
 
-- SQLite in memory, or a SQLite file under the system's temporary directory;
+- SQLite in memory, or a SQLite file given by an absolute path under the system's
+  temporary directory;
 - otherwise the database name (for SQLite the file name without its extension) is
   ``test``, starts with ``test_`` or ``test-``, or ends with ``_test`` or ``-test``
   (case-insensitive).
@@ -85,9 +86,11 @@ def is_test_database(url: str | URL) -> bool:
         path = _sqlite_path(url)
         if path is None:
             return True
-        resolved = Path(path).resolve()
+        # Only an absolute path can be judged by where it is: a relative one depends
+        # on the working directory (and Flask-SQLAlchemy resolves it against the
+        # instance folder), so it must pass the name rule.
         temp = Path(tempfile.gettempdir()).resolve()
-        if temp in resolved.parents:
+        if os.path.isabs(path) and temp in Path(path).resolve().parents:
             return True
         return bool(_TEST_NAME.search(Path(path).stem))
     return bool(url.database and _TEST_NAME.search(url.database))

@@ -367,3 +367,15 @@ def test_an_unreachable_server_skips_but_fails_under_ci(monkeypatch: pytest.Monk
     monkeypatch.setenv("CI", "")
     with pytest.raises(pytest.skip.Exception, match=r"^mysql is not reachable: boom"):
         require("mysql")
+
+
+def test_a_relative_sqlite_path_is_judged_by_name_even_inside_the_temp_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: t.Any
+) -> None:
+    from flask_testcase import is_test_database
+
+    # The working directory (a checkout under /tmp, say) must not decide it.
+    monkeypatch.chdir(tmp_path)
+    assert not is_test_database("sqlite:///app.db")
+    assert is_test_database("sqlite:///test_app.db")
+    assert is_test_database(f"sqlite:///{tmp_path / 'app.db'}")
