@@ -370,7 +370,7 @@ def test_an_unreachable_server_skips_but_fails_under_ci(monkeypatch: pytest.Monk
 
 
 def test_a_relative_sqlite_path_is_judged_by_name_even_inside_the_temp_dir(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: t.Any
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from flask_testcase import is_test_database
 
