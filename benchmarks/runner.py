@@ -446,28 +446,28 @@ def format_table(summary: dict[str, t.Any]) -> str:
             continue
         head = "x " + LABELS[ref_name] if kind == "ratio" else "faster than " + LABELS[ref_name]
         lines += ["", f"{title}, {group_rows[0]['tests']} tests", ""]
-        lines.append(f"  {'harness':<44} {'ms/test':>9}  {'min-max':>15}  {head}")
+        lines.append(f"  {'harness':<50} {'ms/test':>9}  {'min-max':>15}  {head}")
         for r in group_rows:
             if r["error"] is not None:
                 first = _error_line(r["error"])
                 state = "not available yet" if r["unavailable"] else "FAILED"
-                lines.append(f"  {r['label']:<44} {state}: {first}")
+                lines.append(f"  {r['label']:<50} {state}: {first}")
                 continue
             ms = r["per_test_ms"]
             spread = f"{_fmt_ms(min(ms))}-{_fmt_ms(max(ms))}" if ms else "-"
             ratio = r["vs_reference"]
             shown = "-" if ratio is None else f"{ratio:.2f}x"
-            lines.append(f"  {r['label']:<44} {_fmt_ms(r['median_ms']):>9}  {spread:>15}  {shown}")
+            lines.append(f"  {r['label']:<50} {_fmt_ms(r['median_ms']):>9}  {spread:>15}  {shown}")
     if summary["memory"]:
         lines += ["", "Memory: one-request tests in one process, RSS after gc.collect()", ""]
         for harness, data in summary["memory"].items():
             if "error" in data:
-                lines.append(f"  {LABELS[harness]:<44} FAILED: {data['error'][-200:]}")
+                lines.append(f"  {LABELS[harness]:<50} FAILED: {data['error'][-200:]}")
             elif data.get("growth_mb") is None:
-                lines.append(f"  {LABELS[harness]:<44} too few tests ({data['tests']}) to measure")
+                lines.append(f"  {LABELS[harness]:<50} too few tests ({data['tests']}) to measure")
             else:
                 lines.append(
-                    f"  {LABELS[harness]:<44} {data['growth_mb']:+.1f} MB from test "
+                    f"  {LABELS[harness]:<50} {data['growth_mb']:+.1f} MB from test "
                     f"{WARM_UP} to test {data['tests']} "
                     f"(RSS {data['rss_end'] / 2**20:.0f} MB)"
                 )
@@ -534,6 +534,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--chart", type=Path, help="also write the chart here")
     parser.add_argument("--no-chart", action="store_true", help="write no chart")
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="run nothing: print the table and draw the chart from OUT/results.json",
+    )
     args = parser.parse_args(argv)
     groups = set(args.only.split(",")) if args.only else {*GROUPS, "memory"}
     unknown = groups - {*GROUPS, "memory"}
@@ -548,8 +553,21 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _report(args: argparse.Namespace) -> int:
+    summary = json.loads((args.out / "results.json").read_text(encoding="utf-8"))
+    print(format_table(summary))
+    if not args.no_chart:
+        from .chart import write_chart
+
+        for path in filter(None, [args.out / "benchmark.png", args.chart]):
+            write_chart(summary, path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    if args.report:
+        return _report(args)
     runs = args.runs or (3 if args.quick else 5)
     tests = dict(QUICK_TESTS if args.quick else DEFAULT_TESTS)
     memory_tests = QUICK_MEMORY_TESTS if args.quick else MEMORY_TESTS
