@@ -8,6 +8,7 @@ import unittest
 
 import flask
 import pytest
+from apps import run_case
 from flask import template_rendered
 
 from flask_testcase import TestCase
@@ -42,16 +43,6 @@ def make_app() -> flask.Flask:
     return app
 
 
-def run_case(cls: type[unittest.TestCase], *names: str) -> unittest.TestResult:
-    """Run the named tests of ``cls`` (all by default) through a real suite."""
-    loader = unittest.TestLoader()
-    if names:
-        suite = unittest.TestSuite(cls(name) for name in names)
-    else:
-        suite = loader.loadTestsFromTestCase(cls)
-    result = unittest.TestResult()
-    suite.run(result)
-    return result
 
 
 def last_line(report: tuple[unittest.TestCase, str]) -> str:

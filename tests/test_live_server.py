@@ -33,6 +33,7 @@ from pathlib import Path
 
 import flask
 import pytest
+from apps import run_case
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import String
 from sqlalchemy import create_engine
@@ -97,15 +98,6 @@ def get(url: str, timeout: float = 10) -> tuple[int, str]:
             return exc.code, exc.read().decode()
 
 
-def run_case(cls: type[unittest.TestCase], *names: str) -> unittest.TestResult:
-    """Run ``cls`` through a suite, so that its class cleanups run as a runner's would."""
-    if names:
-        suite = unittest.TestSuite(cls(name) for name in names)
-    else:
-        suite = unittest.TestLoader().loadTestsFromTestCase(cls)
-    result = unittest.TestResult()
-    suite.run(result)
-    return result
 
 
 def last_line(report: tuple[unittest.TestCase, str]) -> str:

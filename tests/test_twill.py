@@ -22,6 +22,7 @@ from pathlib import Path
 
 import flask
 import pytest
+from apps import run_case
 from jinja2 import DictLoader
 
 from flask_testcase import TestCase
@@ -121,15 +122,6 @@ class AppCase(TwillTestCase):
         return make_app()
 
 
-def run_case(cls: type[unittest.TestCase], *names: str) -> unittest.TestResult:
-    """Run the named tests of ``cls`` (all, in name order, by default) through a suite."""
-    if names:
-        suite = unittest.TestSuite(cls(name) for name in names)
-    else:
-        suite = unittest.TestLoader().loadTestsFromTestCase(cls)
-    result = unittest.TestResult()
-    suite.run(result)
-    return result
 
 
 def assert_passed(result: unittest.TestResult, count: int) -> None:
