@@ -87,23 +87,8 @@ def record_templates(app: flask.Flask) -> Iterator[list[RenderedTemplate]]:
     :param app: the application whose renders are recorded; renders by any other
         application are ignored.
     """
-    recorded: list[RenderedTemplate] = []
-
-    def receiver(
-        sender: flask.Flask, template: jinja2.Template, context: dict[str, t.Any], **extra: t.Any
-    ) -> None:
-        recorded.append(RenderedTemplate(template, context))
-
-    # weak=False: the receiver is a closure that only this frame refers to, and a
-    # weak reference could vanish while the block still runs.
-    template_rendered.connect(receiver, sender=app, weak=False)
-    try:
+    with _recording(template_rendered, app, RenderedTemplate) as recorded:
         yield recorded
-    finally:
-        # Without a sender: blinker forgets a receiver entirely only when it is
-        # disconnected from every sender; a per-sender disconnect keeps it (and,
-        # through its closure, the records and the app) in ``signal.receivers``.
-        template_rendered.disconnect(receiver)
 
 
 @contextlib.contextmanager
@@ -112,16 +97,33 @@ def record_flashed_messages(app: flask.Flask) -> Iterator[list[FlashedMessage]]:
 
     :param app: the application whose :func:`flask.flash` calls are recorded.
     """
-    recorded: list[FlashedMessage] = []
+    with _recording(message_flashed, app, FlashedMessage) as recorded:
+        yield recorded
 
-    def receiver(sender: flask.Flask, message: t.Any, category: str, **extra: t.Any) -> None:
-        recorded.append(FlashedMessage(message, category))
 
-    message_flashed.connect(receiver, sender=app, weak=False)
+_R = t.TypeVar("_R", RenderedTemplate, FlashedMessage)
+
+
+@contextlib.contextmanager
+def _recording(signal: t.Any, app: flask.Flask, record: type[_R]) -> Iterator[list[_R]]:
+    """Append a ``record`` made of the signal's arguments each time ``app`` sends it."""
+    recorded: list[_R] = []
+    fields = record._fields
+
+    def receiver(sender: flask.Flask, **extra: t.Any) -> None:
+        # Only the record's fields: a later Flask may send more arguments.
+        recorded.append(record(*(extra[name] for name in fields)))
+
+    # weak=False: the receiver is a closure that only this frame refers to, and a
+    # weak reference could vanish while the block still runs.
+    signal.connect(receiver, sender=app, weak=False)
     try:
         yield recorded
     finally:
-        message_flashed.disconnect(receiver)
+        # Without a sender: blinker forgets a receiver entirely only when it is
+        # disconnected from every sender; a per-sender disconnect keeps it (and,
+        # through its closure, the records and the app) in ``signal.receivers``.
+        signal.disconnect(receiver)
 
 
 _silent_classes: dict[type[t.Any], type[t.Any]] = {}
