@@ -20,6 +20,7 @@ This module imports SQLAlchemy only when a function needs it.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import re
 import sys
@@ -29,6 +30,8 @@ import typing as t
 from pathlib import Path
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from sqlalchemy.engine import URL
 
 __all__ = ["NotATestDatabaseError", "database_for_tests", "drop_database", "is_test_database"]
@@ -202,37 +205,46 @@ def _sqlite_files(url: URL) -> list[Path]:
     return [Path(path + suffix) for suffix in ("", "-journal", "-wal", "-shm")]
 
 
-def _create(url: URL, keep: bool) -> None:
-    from sqlalchemy import text
-
-    if url.get_backend_name() == "sqlite":
-        if not keep:
-            for file in _sqlite_files(url):
-                file.unlink(missing_ok=True)
-        return
+@contextlib.contextmanager
+def _server_connection(url: URL) -> Iterator[tuple[t.Any, str, str]]:
+    """A connection to ``url``'s server (not its database), with the database's name
+    and its quoted form."""
     name = url.database
     assert name is not None
     engine = _admin_engine(url)
     try:
         with engine.connect() as conn:
-            quoted = _quote(engine, name)
-            if url.get_backend_name() == "postgresql":
-                exists = conn.scalar(
-                    text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
-                )
-                if exists and not keep:
-                    _drop_postgresql(conn, name, quoted)
-                    exists = False
-                if not exists:
-                    conn.exec_driver_sql(f"CREATE DATABASE {quoted}")
-            else:
-                if not keep:
-                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}")
-                conn.exec_driver_sql(
-                    f"CREATE DATABASE IF NOT EXISTS {quoted} CHARACTER SET utf8mb4"
-                )
+            yield conn, name, _quote(engine, name)
     finally:
         engine.dispose()
+
+
+def _remove_sqlite_files(url: URL) -> None:
+    for file in _sqlite_files(url):
+        file.unlink(missing_ok=True)
+
+
+def _create(url: URL, keep: bool) -> None:
+    from sqlalchemy import text
+
+    if url.get_backend_name() == "sqlite":
+        if not keep:
+            _remove_sqlite_files(url)
+        return
+    with _server_connection(url) as (conn, name, quoted):
+        if url.get_backend_name() == "postgresql":
+            exists = conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if exists and not keep:
+                _drop_postgresql(conn, name, quoted)
+                exists = False
+            if not exists:
+                conn.exec_driver_sql(f"CREATE DATABASE {quoted}")
+        else:
+            if not keep:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}")
+            conn.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS {quoted} CHARACTER SET utf8mb4")
 
 
 def _drop_postgresql(conn: t.Any, name: str, quoted: str) -> None:
@@ -267,24 +279,16 @@ def drop_database(url: str | URL) -> None:
             " does not mark it as a test database"
         )
     if target.get_backend_name() == "sqlite":
-        for file in _sqlite_files(target):
-            file.unlink(missing_ok=True)
+        _remove_sqlite_files(target)
         return
-    name = target.database
-    assert name is not None
-    engine = _admin_engine(target)
-    try:
-        with engine.connect() as conn:
-            quoted = _quote(engine, name)
-            if target.get_backend_name() == "postgresql":
-                _drop_postgresql(conn, name, quoted)
-            else:
-                # A transaction left open on the database would make DROP wait for its
-                # locks for up to a year (MySQL's default); give up after a while.
-                conn.exec_driver_sql("SET SESSION lock_wait_timeout = 30")
-                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}")
-    finally:
-        engine.dispose()
+    with _server_connection(target) as (conn, name, quoted):
+        if target.get_backend_name() == "postgresql":
+            _drop_postgresql(conn, name, quoted)
+        else:
+            # A transaction left open on the database would make DROP wait for its
+            # locks for up to a year (MySQL's default); give up after a while.
+            conn.exec_driver_sql("SET SESSION lock_wait_timeout = 30")
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}")
 
 
 def _drop_made() -> None:
