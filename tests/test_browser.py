@@ -1,8 +1,9 @@
 """A real browser against LiveServerTestCase: headless Chromium driven by Selenium.
 
-The browser and its driver are Debian's ``chromium`` and ``chromium-driver``, given to
-Selenium by path so that Selenium Manager never downloads anything. Without them the
-tests skip with the reason; under ``CI=true`` they fail instead.
+The browser and its driver are ``chromium`` and ``chromedriver`` found on ``PATH`` (Debian:
+``apt-get install chromium chromium-driver``), given to Selenium by path so that Selenium
+Manager never downloads anything. Without them the tests skip with the reason; under
+``CI=true`` they fail instead.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from flask_testcase import LiveServerTestCase
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
+#: The programs the browser tests need, looked up on ``PATH`` (as the examples do).
+BROWSER_PROGRAMS = ("chromium", "chromedriver")
 
 TEMPLATES = {
     "greet.html": """<!doctype html>
@@ -97,28 +98,33 @@ def unavailable(reason: str) -> t.NoReturn:
     raise unittest.SkipTest(reason)
 
 
-def require_chromium() -> None:
-    """Skip (or fail under CI) unless the browser, its driver and Selenium are here."""
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+def require_chromium() -> tuple[str, str]:
+    """Return the paths of chromium and chromedriver found on ``PATH``; skip (or fail
+    under CI) unless both and Selenium are there."""
+    found = [shutil.which(name) for name in BROWSER_PROGRAMS]
+    missing = [name for name, path in zip(BROWSER_PROGRAMS, found) if path is None]
     if missing:
         unavailable(
-            f"{' and '.join(missing)} not found; install Debian's chromium and"
+            f"{' and '.join(missing)} not found on PATH; install Debian's chromium and"
             " chromium-driver packages"
         )
     try:
         import selenium  # noqa: F401
     except ImportError:
         unavailable("selenium is not installed; pip install -e '.[browser]'")
+    chromium, chromedriver = found
+    assert chromium is not None and chromedriver is not None
+    return chromium, chromedriver
 
 
 def start_chromium() -> t.Any:
     """Start headless Chromium through chromedriver, both given by path."""
-    require_chromium()
+    chromium, chromedriver = require_chromium()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
+    options.binary_location = chromium
     for flag in (
         "--headless=new",
         "--no-sandbox",
@@ -136,7 +142,7 @@ def start_chromium() -> t.Any:
     profile = tempfile.mkdtemp(prefix="flask-testcase-chromium-")
     options.add_argument(f"--user-data-dir={profile}")
     # A driver path in the Service means Selenium Manager is never run.
-    service = Service(executable_path=str(CHROMEDRIVER))
+    service = Service(executable_path=chromedriver)
     try:
         driver = webdriver.Chrome(options=options, service=service)
     except BaseException:
@@ -258,26 +264,45 @@ class BrowserOnMariaDBTests(BrowserTests):
         super().setUpClass()
 
 
-class TestWithoutChromium:
-    """What happens on a machine without the browser: a skip, or a failure under CI."""
+def path_with(tmp_path: Path, *programs: str) -> str:
+    """A ``PATH`` of one directory holding a stand-in executable for each of ``programs``."""
+    for name in programs:
+        program = tmp_path / name
+        program.write_text("#!/bin/sh\nexit 1\n")
+        program.chmod(0o755)
+    return str(tmp_path)
 
-    def test_skips_with_the_reason(self, monkeypatch: pytest.MonkeyPatch) -> None:
+
+class TestWithoutChromium:
+    """What happens on a machine without the browser: a skip, or a failure under CI.
+
+    Each test sets ``PATH`` itself, so the result does not depend on what is installed.
+    """
+
+    @pytest.mark.skipif(os.name != "posix", reason="stand-in programs are shell scripts")
+    def test_finds_both_on_path(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+        pytest.importorskip("selenium")
+        monkeypatch.setenv("PATH", path_with(tmp_path, "chromium", "chromedriver"))
+        assert require_chromium() == (str(tmp_path / "chromium"), str(tmp_path / "chromedriver"))
+
+    def test_skips_with_the_reason(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv("CI", raising=False)
-        monkeypatch.setattr(f"{__name__}.CHROMIUM", Path("/nonexistent/chromium"))
+        monkeypatch.setenv("PATH", path_with(tmp_path))
         with pytest.raises(unittest.SkipTest) as info:
             require_chromium()
         assert str(info.value) == (
-            "/nonexistent/chromium not found; install Debian's chromium and chromium-driver"
-            " packages"
+            "chromium and chromedriver not found on PATH; install Debian's chromium and"
+            " chromium-driver packages"
         )
 
-    def test_fails_under_ci(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    @pytest.mark.skipif(os.name != "posix", reason="stand-in programs are shell scripts")
+    def test_fails_under_ci(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.setenv("CI", "true")
-        monkeypatch.setattr(f"{__name__}.CHROMEDRIVER", Path("/nonexistent/chromedriver"))
+        monkeypatch.setenv("PATH", path_with(tmp_path, "chromium"))
         with pytest.raises(pytest.fail.Exception) as info:
             require_chromium()
         assert str(info.value) == (
-            "CI=true but the browser tests cannot run: /nonexistent/chromedriver not found;"
+            "CI=true but the browser tests cannot run: chromedriver not found on PATH;"
             " install Debian's chromium and chromium-driver packages"
         )
 

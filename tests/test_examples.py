@@ -31,9 +31,7 @@ def expected_skips() -> int:
         import selenium  # noqa: F401
     except ImportError:
         return BROWSER_TESTS
-    found = (shutil.which("chromium") or shutil.which("chromium-browser")) and shutil.which(
-        "chromedriver"
-    )
+    found = shutil.which("chromium") and shutil.which("chromedriver")
     return 0 if found else BROWSER_TESTS
 
 

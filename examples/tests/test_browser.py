@@ -27,7 +27,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     webdriver = None
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
 
 
