@@ -8,7 +8,7 @@ the real test client. :func:`in_case` turns such a body into a pytest test::
         @in_case()
         def test_fails_on_404(self: Case) -> None:
             response = self.client.get("/status/404")
-            with self.fails("HTTP status 200 expected but got 404 NOT FOUND ..."):
+            with self.fails("HTTP Status 200 expected but got 404 NOT FOUND ..."):
                 self.assert200(response)
 
 ``self`` is the :class:`Case`, not the pytest class the body is written in.

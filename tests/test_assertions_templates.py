@@ -1,7 +1,11 @@
-"""assertTemplateUsed / assertTemplateNotUsed (plain and as context managers),
+"""assertTemplateUsed / assertTemplateNotUsed (checked at once), their block forms
+assertRendersTemplate / assertDoesNotRenderTemplate,
 get_context_variable / ContextVariableDoesNotExist and assertContext."""
 
 from __future__ import annotations
+
+import contextlib
+from pathlib import Path
 
 import jinja2
 from apps import Case
@@ -29,11 +33,6 @@ class TestAssertTemplateUsed:
         self.client.get(THREE)
         self.assertTemplateUsed("index.html")
         self.assertTemplateUsed("item.html")
-
-    @in_case()
-    def test_returns_none_when_not_used_as_a_context_manager(self: Case) -> None:
-        self.client.get("/")
-        self.assertIsNone(self.assertTemplateUsed("index.html"))
 
     @in_case()
     def test_every_render_is_kept_not_only_the_last(self: Case) -> None:
@@ -130,16 +129,61 @@ class TestAssertTemplateUsed:
         self.assertContext("title", "Home")
 
 
-class TestAssertTemplateUsedAsContextManager:
+class TestAssertTemplateUsedIsNotABlock:
+    """assertTemplateUsed checks at once, as Flask-Testing's did; in a with statement by
+    mistake it says which method checks a block."""
+
+    @in_case()
+    def test_in_a_with_statement_it_names_assert_renders_template(self: Case) -> None:
+        self.client.get("/")
+        with self.misuse(
+            TypeError,
+            "assertTemplateUsed() checks the templates rendered so far, when it is called;"
+            " it is not a context manager. To check the renders inside a with block,"
+            " write: with self.assertRendersTemplate('index.html'):",
+        ), self.assertTemplateUsed("index.html"):
+            self.fail("the block must not run")
+
+    @in_case()
+    def test_in_a_with_statement_it_has_checked_before_the_block(self: Case) -> None:
+        with self.fails(
+            "Template 'index.html' was not rendered. No template was rendered."
+        ), self.assertTemplateUsed("index.html"):
+            self.fail("the block must not run")
+
+    @in_case()
+    def test_enter_context_names_the_block_method_too(self: Case) -> None:
+        self.client.get("/")
+        checked = self.assertTemplateUsed("index.html")
+        with self.assertRaises(TypeError) as cm, contextlib.ExitStack() as stack:
+            stack.enter_context(checked)
+        self.assertIn("with self.assertRendersTemplate('index.html'):", str(cm.exception))
+
+    @in_case()
+    def test_the_snake_case_alias_names_it_too(self: Case) -> None:
+        self.client.get("/")
+        with self.assertRaises(TypeError) as cm, self.assert_template_used("index.html"):
+            pass
+        self.assertIn("with self.assertRendersTemplate('index.html'):", str(cm.exception))
+
+    def test_the_library_reads_no_frames_or_bytecode(self) -> None:
+        package = Path(flask_testcase.__file__).parent
+        for path in package.rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            for word in ("_getframe", "f_lasti", "opname", "import dis"):
+                assert word not in text, f"{path.name} uses {word}"
+
+
+class TestAssertRendersTemplate:
     @in_case()
     def test_only_renders_inside_the_block_count(self: Case) -> None:
         self.client.get("/render/item.html")
-        with self.assertTemplateUsed("index.html"):
+        with self.assertRendersTemplate("index.html"):
             self.client.get("/")
         with self.fails(
             "Template 'item.html' was not rendered in the block."
             " Templates rendered in the block: 'index.html'"
-        ), self.assertTemplateUsed("item.html"):
+        ), self.assertRendersTemplate("item.html"):
             self.client.get("/")
 
     @in_case()
@@ -148,26 +192,26 @@ class TestAssertTemplateUsedAsContextManager:
         with self.fails(
             "Template 'index.html' was not rendered in the block."
             " No template was rendered in the block."
-        ), self.assertTemplateUsed("index.html"):
+        ), self.assertRendersTemplate("index.html"):
             self.client.get("/text")
 
     @in_case()
     def test_the_check_waits_for_the_end_of_the_block(self: Case) -> None:
-        with self.assertTemplateUsed("index.html") as block:
+        with self.assertRendersTemplate("index.html") as entered:
             # Nothing rendered yet: a check at the with line would have failed.
             self.assertEqual(self.templates, [])
             self.client.get("/")
-        self.assertIsNotNone(block)
+        self.assertIsNone(entered)
 
     @in_case()
     def test_count_applies_to_the_block(self: Case) -> None:
         self.client.get("/")
-        with self.assertTemplateUsed("index.html", count=2):
+        with self.assertRendersTemplate("index.html", count=2):
             self.client.get(THREE)
         with self.fails(
             "Template 'index.html' was rendered 2 time(s) in the block, expected 1."
             " Templates rendered in the block: 'index.html', 'item.html', 'index.html'"
-        ), self.assertTemplateUsed("index.html", count=1):
+        ), self.assertRendersTemplate("index.html", count=1):
             self.client.get(THREE)
 
     @in_case()
@@ -175,23 +219,58 @@ class TestAssertTemplateUsedAsContextManager:
         with self.fails(
             "Template 'item.html' was not rendered in the block."
             " Templates rendered in the block: 'index.html' : in the block"
-        ), self.assertTemplateUsed("item.html", msg="in the block"):
+        ), self.assertRendersTemplate("item.html", msg="in the block"):
+            self.client.get("/")
+        with self.fails(
+            "Template 'item.html' was not rendered in the block."
+            " Templates rendered in the block: 'index.html' : positional"
+        ), self.assertRendersTemplate("item.html", "name", "positional"):
             self.client.get("/")
 
     @in_case()
     def test_an_exception_in_the_block_is_not_hidden(self: Case) -> None:
-        with self.assertRaises(ZeroDivisionError), self.assertTemplateUsed("index.html"):
+        with self.assertRaises(ZeroDivisionError), self.assertRendersTemplate("index.html"):
             1 / 0  # noqa: B018
 
     @in_case()
     def test_several_managers_in_one_with(self: Case) -> None:
-        with self.assertTemplateUsed("index.html"), self.assertTemplateNotUsed("item.html"):
+        with self.assertRendersTemplate("index.html"), self.assertDoesNotRenderTemplate(
+            "item.html"
+        ):
             self.client.get("/")
 
     @in_case()
-    def test_the_snake_case_alias_works_as_a_context_manager(self: Case) -> None:
-        with self.assert_template_used("index.html"):
+    def test_works_with_exit_stack_enter_context(self: Case) -> None:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(self.assertRendersTemplate("index.html"))
             self.client.get("/")
+        with self.fails(
+            "Template 'item.html' was not rendered in the block."
+            " Templates rendered in the block: 'index.html'"
+        ), contextlib.ExitStack() as stack:
+            stack.enter_context(self.assertRendersTemplate("item.html"))
+            self.client.get("/")
+
+    @in_case()
+    def test_works_when_kept_in_a_variable_first(self: Case) -> None:
+        self.client.get("/render/item.html")
+        manager = self.assertRendersTemplate("item.html")
+        with self.fails(
+            "Template 'item.html' was not rendered in the block."
+            " Templates rendered in the block: 'index.html'"
+        ), manager:
+            self.client.get("/")
+
+    @in_case()
+    def test_misuse_is_found_when_called_not_at_the_end_of_the_block(self: Case) -> None:
+        with self.misuse(
+            TypeError, "assertRendersTemplate() expects a template name (str), got None"
+        ):
+            self.assertRendersTemplate(None)  # type: ignore[arg-type]
+        with self.misuse(
+            ValueError, "assertRendersTemplate() count must be an int >= 0 or None, got -1"
+        ):
+            self.assertRendersTemplate("index.html", count=-1)
 
 
 class TestAssertTemplateNotUsed:
@@ -199,7 +278,6 @@ class TestAssertTemplateNotUsed:
     def test_passes_when_the_template_was_not_rendered(self: Case) -> None:
         self.client.get("/")
         self.assertTemplateNotUsed("item.html")
-        self.assertIsNone(self.assertTemplateNotUsed("item.html"))
 
     @in_case()
     def test_fails_with_how_often_and_what_was_rendered(self: Case) -> None:
@@ -208,15 +286,16 @@ class TestAssertTemplateNotUsed:
             self.assertTemplateNotUsed("index.html")
 
     @in_case()
-    def test_as_a_context_manager_only_the_block_counts(self: Case) -> None:
-        self.client.get("/render/item.html")
-        with self.assertTemplateNotUsed("item.html"):
-            self.client.get("/")
-        with self.fails(
-            "Template 'index.html' was rendered in the block (1 time(s))."
-            " Templates rendered in the block: 'index.html'"
-        ), self.assertTemplateNotUsed("index.html"):
-            self.client.get("/")
+    def test_in_a_with_statement_it_names_assert_does_not_render_template(
+        self: Case,
+    ) -> None:
+        with self.misuse(
+            TypeError,
+            "assertTemplateNotUsed() checks the templates rendered so far, when it is"
+            " called; it is not a context manager. To check the renders inside a with"
+            " block, write: with self.assertDoesNotRenderTemplate('item.html'):",
+        ), self.assertTemplateNotUsed("item.html"):
+            self.fail("the block must not run")
 
     @in_case()
     def test_msg_is_appended(self: Case) -> None:
@@ -246,6 +325,56 @@ class TestAssertTemplateNotUsed:
             TypeError, "assertTemplateNotUsed() expects a template name (str), got 3"
         ):
             self.assertTemplateNotUsed(3)  # type: ignore[arg-type]
+
+
+class TestAssertDoesNotRenderTemplate:
+    @in_case()
+    def test_only_the_block_counts(self: Case) -> None:
+        self.client.get("/render/item.html")
+        with self.assertDoesNotRenderTemplate("item.html"):
+            self.client.get("/")
+        with self.fails(
+            "Template 'index.html' was rendered in the block (1 time(s))."
+            " Templates rendered in the block: 'index.html'"
+        ), self.assertDoesNotRenderTemplate("index.html"):
+            self.client.get("/")
+
+    @in_case()
+    def test_msg_is_appended(self: Case) -> None:
+        with self.fails(
+            "Template 'index.html' was rendered in the block (1 time(s))."
+            " Templates rendered in the block: 'index.html' : note"
+        ), self.assertDoesNotRenderTemplate("index.html", msg="note"):
+            self.client.get("/")
+
+    @in_case()
+    def test_tmpl_name_attribute(self: Case) -> None:
+        self.app.jinja_env.template_class = LabelledTemplate
+        with self.assertDoesNotRenderTemplate("index.html", tmpl_name_attribute="label"):
+            self.client.get("/")
+
+    @in_case()
+    def test_works_with_exit_stack_and_a_variable(self: Case) -> None:
+        manager = self.assertDoesNotRenderTemplate("index.html")
+        with self.fails(
+            "Template 'index.html' was rendered in the block (1 time(s))."
+            " Templates rendered in the block: 'index.html'"
+        ), contextlib.ExitStack() as stack:
+            stack.enter_context(manager)
+            self.client.get("/")
+
+    @in_case()
+    def test_an_exception_in_the_block_is_not_hidden(self: Case) -> None:
+        with self.assertRaises(KeyError), self.assertDoesNotRenderTemplate("index.html"):
+            self.client.get("/")
+            raise KeyError("boom")
+
+    @in_case()
+    def test_a_name_that_is_not_a_str_is_a_type_error(self: Case) -> None:
+        with self.misuse(
+            TypeError, "assertDoesNotRenderTemplate() expects a template name (str), got 3"
+        ):
+            self.assertDoesNotRenderTemplate(3)  # type: ignore[arg-type]
 
 
 class TestGetContextVariable:

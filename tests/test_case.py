@@ -268,7 +268,7 @@ class TestOrder:
             def test_it(self) -> None:
                 self.assert404(self.client.get("/"))
 
-        with pytest.raises(AssertionError, match="HTTP status 404 expected but got 200 OK"):
+        with pytest.raises(AssertionError, match="HTTP Status 404 expected but got 200 OK"):
             Debugged("test_it").debug()
 
 

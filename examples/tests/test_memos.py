@@ -45,7 +45,7 @@ class MemoPageTests(MemoTestCase):
     def test_writing_a_memo_redirects_to_it(self):
         self.log_in("ada")
         # Only what happens inside the block counts.
-        with self.assertTemplateNotUsed("memos/form.html"):
+        with self.assertDoesNotRenderTemplate("memos/form.html"):
             response = self.client.post("/memos/new", data={"title": "Plan", "body": "Step 1"})
         memo = db.session.execute(db.select(Memo).filter_by(title="Plan")).scalar_one()
         self.assertRedirects(response, url_for("memos.detail", memo_id=memo.id))
@@ -54,7 +54,7 @@ class MemoPageTests(MemoTestCase):
 
     def test_a_memo_without_title_is_refused(self):
         self.log_in("ada")
-        with self.assertTemplateUsed("memos/form.html"):
+        with self.assertRendersTemplate("memos/form.html"):
             response = self.client.post("/memos/new", data={"title": "  ", "body": "kept"})
         self.assertStatus(response, 422)
         self.assertMessageFlashed("Title is required.", "error")
