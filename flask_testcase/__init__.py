@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from ._requests import isolated_client_class
 from .assertions import ContextVariableDoesNotExist
 from .capture import FlashedMessage
 from .capture import RenderedTemplate
@@ -21,7 +22,6 @@ from .capture import record_flashed_messages
 from .capture import record_templates
 from .capture import silence_templates
 from .case import TestCase
-from .case import isolated_client_class
 from .databases import NotATestDatabaseError
 from .databases import database_for_tests
 from .databases import is_test_database

@@ -14,6 +14,8 @@ import flask
 from flask import message_flashed
 from flask import template_rendered
 
+from ._classes import class_factory
+
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -126,15 +128,9 @@ def _recording(signal: t.Any, app: flask.Flask, record: type[_R]) -> Iterator[li
         signal.disconnect(receiver)
 
 
-_silent_classes: dict[type[t.Any], type[t.Any]] = {}
-
-
+@class_factory
 def _silent_template_class(base: type[jinja2.Template]) -> type[jinja2.Template]:
     """A subclass of ``base`` whose templates render to an empty string."""
-    try:
-        return _silent_classes[base]
-    except KeyError:
-        pass
 
     def render(self: jinja2.Template, *args: t.Any, **kwargs: t.Any) -> str:
         return ""
@@ -142,9 +138,7 @@ def _silent_template_class(base: type[jinja2.Template]) -> type[jinja2.Template]
     def generate(self: jinja2.Template, *args: t.Any, **kwargs: t.Any) -> Iterator[str]:
         return iter(())
 
-    cls = type(f"Silent{base.__name__}", (base,), {"render": render, "generate": generate})
-    _silent_classes[base] = cls
-    return cls
+    return type(f"Silent{base.__name__}", (base,), {"render": render, "generate": generate})
 
 
 @contextlib.contextmanager

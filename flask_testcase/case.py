@@ -12,6 +12,7 @@ import flask
 from flask.testing import FlaskClient
 
 from ._compat import FlaskTestingAliases
+from ._requests import isolated_client_class
 from .assertions import AssertionsMixin
 from .capture import record_flashed_messages
 from .capture import record_templates
@@ -27,48 +28,11 @@ if t.TYPE_CHECKING:
     from .capture import FlashedMessage
     from .capture import RenderedTemplate
 
-__all__ = ["TestCase", "isolated_client_class"]
+__all__ = ["TestCase"]
 
 __unittest = True
 
 _C = t.TypeVar("_C")
-
-
-class _FreshContextRequests(FlaskClient):
-    """Runs each request the client makes in a new, empty :class:`contextvars.Context`.
-
-    A real server serves each request on its own thread, where no context the test
-    pushed is visible. Flask reuses an application context that is already pushed
-    for the same app, so without this the test body's ``g`` and database session
-    would leak into the view, and one request's ``g`` into the next. Contexts a
-    ``with client:`` block preserves are pushed back into the caller's context by
-    :class:`~flask.testing.FlaskClient` after this returns, so they still work.
-    """
-
-    def run_wsgi_app(
-        self, environ: dict[str, t.Any], buffered: bool = False
-    ) -> tuple[t.Iterable[bytes], str, t.Any]:
-        return contextvars.Context().run(super().run_wsgi_app, environ, buffered)
-
-
-_client_classes: dict[type[FlaskClient], type[FlaskClient]] = {}
-
-
-def isolated_client_class(base: type[FlaskClient] | None = None) -> type[FlaskClient]:
-    """Return a subclass of ``base`` (default :class:`flask.testing.FlaskClient`)
-    whose requests each run in a fresh context, as :attr:`TestCase.client`'s do.
-
-    :param base: the app's own test client class, if it has one.
-    """
-    base = base or FlaskClient
-    if issubclass(base, _FreshContextRequests):
-        return base
-    try:
-        return _client_classes[base]
-    except KeyError:
-        cls = type(f"Isolated{base.__name__}", (_FreshContextRequests, base), {})
-        _client_classes[base] = cls
-        return cls
 
 
 class _ClassApp(t.NamedTuple):

@@ -14,7 +14,6 @@ without it.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import http.client
 import inspect
 import io
@@ -24,6 +23,8 @@ import typing as t
 from pathlib import Path
 from urllib.parse import urljoin
 
+from ._classes import class_factory
+from ._requests import fresh_context
 from .case import TestCase
 
 if t.TYPE_CHECKING:
@@ -58,13 +59,9 @@ def _import_twill(user: str) -> ModuleType:
     return twill
 
 
-_browser_classes: list[type[TwillBrowser]] = []
-
-
+@class_factory
 def _app_browser_class() -> type[TwillBrowser]:
     """The twill browser subclass bound to one application (made once twill is imported)."""
-    if _browser_classes:
-        return _browser_classes[0]
     from twill.browser import TwillBrowser
 
     class AppBrowser(TwillBrowser):
@@ -100,13 +97,10 @@ def _app_browser_class() -> type[TwillBrowser]:
                 url = urljoin(self._bound_base_url + "/", url)
             super().go(url)
 
-    _browser_classes.append(AppBrowser)
     return AppBrowser
 
 
-_failure_classes: dict[type[BaseException], type[Exception]] = {}
-
-
+@class_factory
 def _failure_class(failure_exception: type[BaseException]) -> type[Exception]:
     """An exception class that is both twill's assertion error and ``failure_exception``.
 
@@ -115,10 +109,6 @@ def _failure_class(failure_exception: type[BaseException]) -> type[Exception]:
     *failure* wherever it is raised (test body, ``setUp``, a ``subTest`` block), and
     code that catches twill's own class still catches it.
     """
-    try:
-        return _failure_classes[failure_exception]
-    except KeyError:
-        pass
     import twill.commands
     from twill.errors import TwillAssertionError
 
@@ -131,13 +121,11 @@ def _failure_class(failure_exception: type[BaseException]) -> type[Exception]:
         # Every base keeps its message in ``args`` as BaseException does.
         Exception.__init__(self, f"{message}\nURL: {url or '(no page loaded)'}")
 
-    cls = type(
+    return type(
         "TwillCheckFailed",
         (TwillAssertionError, failure_exception),
         {"__init__": __init__, "__module__": __name__},
     )
-    _failure_classes[failure_exception] = cls
-    return cls
 
 
 class _Output(logging.Handler):
@@ -157,20 +145,6 @@ class _Output(logging.Handler):
                 sys.stdout.write(text)
         except Exception:
             self.handleError(record)
-
-
-def _fresh_context(app: _WSGIApp) -> _WSGIApp:
-    """Wrap ``app`` so each request runs in a new, empty :class:`contextvars.Context`.
-
-    The test client's requests do the same (see :func:`~flask_testcase.isolated_client_class`):
-    without it Flask would reuse the app context the test body pushed, sharing its
-    ``g`` and database session with the view.
-    """
-
-    def wsgi(environ: dict[str, t.Any], start_response: t.Callable[..., t.Any]) -> t.Any:
-        return contextvars.Context().run(app, environ, start_response)
-
-    return wsgi
 
 
 def _swap(stack: contextlib.ExitStack, obj: t.Any, name: str, value: t.Any) -> None:
@@ -318,7 +292,7 @@ class Twill:
         commands, parse, namespaces = twill.commands, twill.parse, twill.namespaces
         browser_module = sys.modules["twill.browser"]
         failure_class = _failure_class(self.failure_exception)
-        browser = _app_browser_class()(app=_fresh_context(self.app), base_url=self.base_url)
+        browser = _app_browser_class()(app=fresh_context(self.app), base_url=self.base_url)
         output = _Output(self.show_output)
         with contextlib.ExitStack() as stack:
             # twill's commands and parser name the browser as a module global, and the

@@ -1,0 +1,100 @@
+"""Each request runs in a fresh, empty :class:`contextvars.Context`: the one place that
+does it, for the test client, twill and the live server.
+
+A real server serves each request on a thread of its own, where nothing the test pushed
+is visible. A test's requests run on the test's thread instead (or, on the live server,
+on a thread that may have served an earlier request), and Flask before 3.2 reuses an
+application context already pushed for the same app: without a fresh context the test
+body's ``g`` and database session would leak into the view, and one request's ``g``
+into the next.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import typing as t
+
+from flask.testing import FlaskClient
+
+from ._classes import class_factory
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable
+    from collections.abc import Iterator
+
+    from _typeshed.wsgi import StartResponse
+    from _typeshed.wsgi import WSGIApplication
+    from _typeshed.wsgi import WSGIEnvironment
+
+__all__ = ["fresh_context", "isolated_client_class"]
+
+
+def fresh_context(app: WSGIApplication) -> WSGIApplication:
+    """Wrap the WSGI application ``app`` so that each request runs in a new, empty
+    :class:`contextvars.Context`: the call, the iteration of the response and its
+    ``close()`` all run in that request's context."""
+
+    def in_fresh_context(
+        environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        context = contextvars.Context()
+        return _ResponseInContext(context.run(app, environ, start_response), context)
+
+    return in_fresh_context
+
+
+class _ResponseInContext:
+    """A WSGI response iterated and closed in the context its request ran in."""
+
+    def __init__(self, result: Iterable[bytes], context: contextvars.Context) -> None:
+        self._result = result
+        self._iter: Iterator[bytes] = iter(result)
+        self._context = context
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        return self._context.run(next, self._iter)
+
+    def close(self) -> None:
+        close = getattr(self._result, "close", None)
+        if close is not None:
+            self._context.run(close)
+
+
+class _FreshContextRequests(FlaskClient):
+    """A test client whose requests each run in a new, empty context.
+
+    Werkzeug's :class:`~werkzeug.test.Client` calls its ``application`` attribute, but
+    :class:`~flask.testing.FlaskClient` also uses that attribute as the Flask app (its
+    config, JSON provider, sessions), so :func:`fresh_context` cannot be put there;
+    ``run_wsgi_app`` is the one method every request goes through. Contexts that a
+    ``with client:`` block preserves are pushed again into the caller's context by
+    :class:`~flask.testing.FlaskClient` after this returns, so they keep working.
+    """
+
+    def run_wsgi_app(
+        self, environ: dict[str, t.Any], buffered: bool = False
+    ) -> tuple[t.Iterable[bytes], str, t.Any]:
+        return contextvars.Context().run(super().run_wsgi_app, environ, buffered)
+
+
+def isolated_client_class(base: type[FlaskClient] | None = None) -> type[FlaskClient]:
+    """Return a subclass of ``base`` (default :class:`flask.testing.FlaskClient`)
+    whose requests each run in a fresh context, as :attr:`TestCase.client`'s do.
+
+    The same class is returned for the same ``base``; a class this returned is
+    returned unchanged.
+
+    :param base: the app's own test client class, if it has one.
+    """
+    base = base or FlaskClient
+    if issubclass(base, _FreshContextRequests):
+        return base
+    return _isolated_subclass(base)
+
+
+@class_factory
+def _isolated_subclass(base: type[FlaskClient]) -> type[FlaskClient]:
+    return type(f"Isolated{base.__name__}", (_FreshContextRequests, base), {})
