@@ -11,7 +11,6 @@ Nothing crosses a process boundary, so nothing is pickled and every
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import errno
 import logging
 import os
@@ -25,6 +24,7 @@ from werkzeug.serving import WSGIRequestHandler
 from werkzeug.serving import get_sockaddr
 from werkzeug.serving import select_address_family
 
+from ._requests import fresh_context
 from .case import TestCase
 
 if t.TYPE_CHECKING:
@@ -148,88 +148,142 @@ class _Server(ThreadedWSGIServer):
         logger.error("Error while handling a connection from %s", client_address, exc_info=True)
 
 
+class _Attachment:
+    """One test's use of the server: its app, and the requests it made that still run.
+
+    Requests are counted per test, so a request left running by one test is that
+    test's error and never delays or fails the next one.
+    """
+
+    def __init__(self, app: flask.Flask, test: str, serialize: bool) -> None:
+        self.app = fresh_context(app)
+        self.test = test
+        self.serialize = serialize
+        self.active = 0
+        #: The request being served, with ``serialize`` (for the message below).
+        self.serving = ""
+        #: Why requests were turned away while this test ran.
+        self.refused: list[str] = []
+
+
 class _Dispatcher:
     """The server's WSGI callable: forwards to the app of the running test.
 
-    Each request runs in a new, empty :class:`contextvars.Context`, whatever thread
-    serves it, so no state leaks between requests or from the test. With
-    ``serialize``, requests run one at a time: they share the test's database
-    connection, which two threads must never use at once.
+    Each request runs in a fresh context (:func:`~flask_testcase._requests.fresh_context`),
+    whatever thread serves it, so no state leaks between requests or from the test.
+    With ``serialize``, a test's requests run one at a time: they share the test's
+    database connection, which two threads must never use at once. A request that
+    waits longer than ``timeout`` for the one before it is answered 503 and reported
+    as the test's error: most often the view before it requests the live server
+    itself, which can never be served while that view runs.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, timeout: float) -> None:
         self._cond = threading.Condition()
-        self._app: flask.Flask | None = None
-        self._serialize = False
-        self._active = 0
-        self._test = ""
+        self._current: _Attachment | None = None
+        self._timeout = timeout
 
-    def attach(self, app: flask.Flask, test: str, serialize: bool) -> None:
+    def attach(self, app: flask.Flask, test: str, serialize: bool) -> _Attachment:
+        attachment = _Attachment(app, test, serialize)
         with self._cond:
-            self._app, self._test, self._serialize = app, test, serialize
+            self._current = attachment
+        return attachment
 
-    def detach(self, timeout: float) -> None:
-        """Stop serving the test's app; wait for requests still running on it."""
+    def detach(self, attachment: _Attachment) -> None:
+        """Stop serving the test's app; wait for the test's requests still running."""
         with self._cond:
-            self._app = None
-            done = self._cond.wait_for(lambda: self._active == 0, timeout)
-            active = self._active
+            if self._current is attachment:
+                self._current = None
+            # Requests of this test still waiting for their turn get a 503 now.
+            self._cond.notify_all()
+            done = self._cond.wait_for(lambda: attachment.active == 0, self._timeout)
+            active = attachment.active
+        if attachment.refused:
+            raise RuntimeError(attachment.refused[0])
         if not done:
             raise RuntimeError(
                 f"{active} request(s) to the live server were still running"
-                f" {timeout:g} s after {self._test} ended; raise LIVESERVER_TIMEOUT"
-                f" if they are slow, or wait for them in the test."
+                f" {self._timeout:g} s after {attachment.test} ended; raise"
+                " LIVESERVER_TIMEOUT if they are slow, or wait for them in the test."
             )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         with self._cond:
-            while self._app is not None and self._serialize and self._active:
-                self._cond.wait()
-            app = self._app
-            if app is None:
-                body = b"No test is running: the live server only serves a test's app.\n"
-                start_response(
-                    "503 Service Unavailable",
-                    [
-                        ("Content-Type", "text/plain; charset=utf-8"),
-                        ("Content-Length", str(len(body))),
-                    ],
-                )
-                return [body]
-            self._active += 1
-        ctx = contextvars.Context()
+            attachment = self._current
+            refusal = self._wait_for_turn(attachment, environ)
+            if refusal is None and attachment is not None:
+                attachment.active += 1
+                attachment.serving = _describe(environ)
+        if refusal is not None or attachment is None:
+            return _unavailable(
+                start_response,
+                refusal or "No test is running: the live server only serves a test's app.",
+            )
         try:
-            result = ctx.run(app, environ, start_response)
+            result = attachment.app(environ, start_response)
         except BaseException:
-            self._finished()
+            self._finished(attachment)
             raise
-        response = environ[_RESPONSE] = _Response(result, ctx, self._finished)
+        response = environ[_RESPONSE] = _Response(result, lambda: self._finished(attachment))
         return response
 
-    def _finished(self) -> None:
+    def _wait_for_turn(
+        self, attachment: _Attachment | None, environ: WSGIEnvironment
+    ) -> str | None:
+        """Wait (holding the lock) until ``attachment`` may serve a request; return why
+        not if it may not."""
+        if attachment is None or not attachment.serialize:
+            return None
+        if self._cond.wait_for(
+            lambda: self._current is not attachment or attachment.active == 0, self._timeout
+        ):
+            if self._current is not attachment:
+                return f"{attachment.test} ended before this request's turn came."
+            return None
+        request, serving = _describe(environ), attachment.serving
+        refusal = (
+            f"{request} to the live server waited {self._timeout:g} s (LIVESERVER_TIMEOUT)"
+            f" for {serving} to finish, and was answered 503. With db set the live server"
+            f" serves {attachment.test}'s requests one at a time, on the test's database"
+            f" connection: if the view of {serving} requests the live server itself, that"
+            " request cannot start until the view ends. Call that code directly instead of"
+            f" over HTTP, or raise LIVESERVER_TIMEOUT if {serving} is only slow."
+        )
+        attachment.refused.append(refusal)
+        logger.error("%s", refusal)
+        return refusal
+
+    def _finished(self, attachment: _Attachment) -> None:
         with self._cond:
-            self._active -= 1
+            attachment.active -= 1
             self._cond.notify_all()
 
 
-class _Response:
-    """Iterates and closes the app's response in the request's context, then reports
-    the request finished. Closing twice is harmless: the handler closes it again in
-    case Werkzeug did not."""
+def _describe(environ: WSGIEnvironment) -> str:
+    """The request line's method and target, such as ``GET /notes?page=2``."""
+    target = environ.get("RAW_URI") or environ.get("PATH_INFO") or "/"
+    return f"{environ.get('REQUEST_METHOD', 'GET')} {target}"
 
-    def __init__(
-        self, result: Iterable[bytes], ctx: contextvars.Context, done: t.Callable[[], None]
-    ) -> None:
-        self._iter: Iterator[bytes] = iter(result)
+
+def _unavailable(start_response: StartResponse, reason: str) -> list[bytes]:
+    body = f"{reason}\n".encode()
+    start_response(
+        "503 Service Unavailable",
+        [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
+class _Response:
+    """The app's response; closing it reports the request finished, once, however often
+    it is closed (the handler closes it again in case Werkzeug did not)."""
+
+    def __init__(self, result: Iterable[bytes], done: t.Callable[[], None]) -> None:
         self._result = result
-        self._ctx = ctx
         self._done: t.Callable[[], None] | None = done
 
     def __iter__(self) -> Iterator[bytes]:
-        return self
-
-    def __next__(self) -> bytes:
-        return self._ctx.run(next, self._iter)
+        return iter(self._result)
 
     def close(self) -> None:
         done, self._done = self._done, None
@@ -238,7 +292,7 @@ class _Response:
         try:
             close = getattr(self._result, "close", None)
             if close is not None:
-                self._ctx.run(close)
+                close()
         finally:
             done()
 
@@ -248,7 +302,7 @@ class _LiveServer:
 
     def __init__(self, host: str, port: int, timeout: float) -> None:
         self.timeout = timeout
-        self.dispatcher = _Dispatcher()
+        self.dispatcher = _Dispatcher(timeout)
         self.error: BaseException | None = None
         sock = _listen(host, port)
         try:
@@ -409,9 +463,9 @@ class LiveServerTestCase(TestCase):
     def _setup_fixtures(self) -> None:
         super()._setup_fixtures()
         server = self._live_server()
-        server.dispatcher.attach(self.app, self.id(), serialize=self.db is not None)
+        attachment = server.dispatcher.attach(self.app, self.id(), serialize=self.db is not None)
         self.addCleanup(server.check)
-        self.addCleanup(server.dispatcher.detach, server.timeout)
+        self.addCleanup(server.dispatcher.detach, attachment)
 
     def _live_server(self) -> _LiveServer:
         cls = type(self)

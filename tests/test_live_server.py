@@ -98,8 +98,6 @@ def get(url: str, timeout: float = 10) -> tuple[int, str]:
             return exc.code, exc.read().decode()
 
 
-
-
 def last_line(report: tuple[unittest.TestCase, str]) -> str:
     return report[1].strip().splitlines()[-1]
 
@@ -504,6 +502,54 @@ class TestConfiguration:
         assert "did not stop within 0.2 s (LIVESERVER_TIMEOUT); still running: " in class_error
         assert outcome == ["RemoteDisconnected"]
 
+    def test_a_request_still_running_is_blamed_only_on_the_test_that_made_it(self) -> None:
+        running, release = threading.Event(), threading.Event()
+        outcome: list[tuple[int, str]] = []
+
+        class Case(LiveServerTestCase):
+            @classmethod
+            def tearDownClass(cls) -> None:
+                # Lets the request end before the class cleanup stops the server.
+                release.set()
+                cls.client_thread.join(10)
+                super().tearDownClass()
+
+            def create_app(self) -> flask.Flask:
+                app = make_app(LIVESERVER_TIMEOUT=0.2)
+
+                @app.route("/held")
+                def held() -> str:
+                    running.set()
+                    release.wait(10)
+                    return "released"
+
+                return app
+
+            def test_a_leaves_a_request_running(self) -> None:
+                url = self.get_server_url() + "/held"
+                thread = threading.Thread(target=lambda: outcome.append(get(url)))
+                type(self).client_thread = thread
+                thread.start()
+                self.assertTrue(running.wait(10))
+
+            def test_b_starts_clean(self) -> None:
+                self.assertEqual(get(self.get_server_url() + "/app-id")[0], 200)
+
+        result = run_case(Case)
+        assert not result.failures
+        assert [
+            (case.id().rsplit(".", 1)[1], last_line((case, text))) for case, text in result.errors
+        ] == [
+            (
+                "test_a_leaves_a_request_running",
+                "RuntimeError: 1 request(s) to the live server were still running 0.2 s after"
+                f" {Case.__module__}.{Case.__qualname__}.test_a_leaves_a_request_running ended;"
+                " raise LIVESERVER_TIMEOUT if they are slow, or wait for them in the test.",
+            )
+        ]
+        assert result.testsRun == 2
+        assert outcome == [(200, "released")]
+
 
 class TestShutdown:
     @pytest.mark.parametrize("where", ["test", "setUp", "tearDown", "create_app", "none"])
@@ -659,8 +705,8 @@ class TestSerialisedRequests:
                 running.pop()
             return "ok"
 
-        dispatcher = _Dispatcher()
-        dispatcher.attach(app, "test", serialize=serialize)
+        dispatcher = _Dispatcher(timeout=1)
+        attachment = dispatcher.attach(app, "test", serialize=serialize)
         barrier = threading.Barrier(4)
 
         def call() -> None:
@@ -677,9 +723,56 @@ class TestSerialisedRequests:
             th.start()
         for th in threads:
             th.join()
-        dispatcher.detach(1)
+        dispatcher.detach(attachment)
         assert bodies == [b"ok"] * 4
         assert max(peak) == expected_peak
+
+    def test_a_request_waiting_for_its_turn_when_the_test_ends_is_a_503(self) -> None:
+        from werkzeug.test import EnvironBuilder
+        from werkzeug.test import run_wsgi_app
+
+        from flask_testcase.live_server import _Dispatcher
+
+        app = flask.Flask(__name__)
+        running, release = threading.Event(), threading.Event()
+        answers: dict[str, tuple[str, bytes]] = {}
+
+        @app.route("/<name>")
+        def hold(name: str) -> str:
+            running.set()
+            release.wait(10)
+            return name
+
+        dispatcher = _Dispatcher(timeout=5)
+        attachment = dispatcher.attach(app, "the test", serialize=True)
+
+        def call(path: str) -> None:
+            body, status, _ = run_wsgi_app(dispatcher, EnvironBuilder(path).get_environ())
+            answers[path] = (status, b"".join(body))
+            # The 503 is a plain list, which Werkzeug hands back without a close().
+            getattr(body, "close", lambda: None)()
+
+        first = threading.Thread(target=call, args=("/first",))
+        first.start()
+        assert running.wait(10)
+        second = threading.Thread(target=call, args=("/second",))
+        second.start()
+        # CPython's Condition keeps its waiters in this list: the second request waits.
+        while not t.cast(t.Any, dispatcher._cond)._waiters:
+            time.sleep(0.01)
+        ending = threading.Thread(target=dispatcher.detach, args=(attachment,))
+        ending.start()
+        second.join(10)
+        release.set()
+        for th in (first, ending):
+            th.join(10)
+        assert answers == {
+            "/first": ("200 OK", b"first"),
+            "/second": (
+                "503 Service Unavailable",
+                b"the test ended before this request's turn came.\n",
+            ),
+        }
 
 
 MODULE = """
@@ -1010,3 +1103,48 @@ class TestWithDatabase:
         assert seen == [[f"{mark} shared", f"{mark} added"], [f"{mark} shared"]]
         if url != "sqlite://":
             assert count_elsewhere(url, f"{mark} shared") == 0
+
+
+class TestViewRequestingTheLiveServer:
+    """With ``db`` set a view that fetches the live server's own URL would wait for a
+    request that cannot start until the view ends: it is answered and reported."""
+
+    def test_is_a_503_and_the_tests_error_naming_the_cause_not_a_hang(self) -> None:
+        url = database_url("sqlite-memory")
+        seen: dict[str, t.Any] = {}
+
+        class Case(LiveServerTestCase):
+            db = globals()["db"]
+
+            def create_app(self) -> flask.Flask:
+                app = make_db_app(url)
+                app.config["LIVESERVER_TIMEOUT"] = 0.5
+
+                @app.get("/notes-over-http")
+                def notes_over_http() -> str:
+                    status, body = get(flask.request.host_url + "notes?via=http")
+                    seen["inner"] = (status, body)
+                    return body
+
+                return app
+
+            def test_it(self) -> None:
+                seen["outer"] = get(self.get_server_url() + "/notes-over-http")
+
+        start = time.monotonic()
+        result = run_case(Case)
+        assert time.monotonic() - start < 5
+        test_id = f"{Case.__module__}.{Case.__qualname__}.test_it"
+        explanation = (
+            "GET /notes?via=http to the live server waited 0.5 s (LIVESERVER_TIMEOUT) for"
+            " GET /notes-over-http to finish, and was answered 503. With db set the live"
+            f" server serves {test_id}'s requests one at a time, on the test's database"
+            " connection: if the view of GET /notes-over-http requests the live server"
+            " itself, that request cannot start until the view ends. Call that code"
+            " directly instead of over HTTP, or raise LIVESERVER_TIMEOUT if GET"
+            " /notes-over-http is only slow."
+        )
+        assert seen["inner"] == (503, explanation + "\n")
+        assert seen["outer"] == (200, explanation + "\n")
+        assert [last_line(e) for e in result.errors] == [f"RuntimeError: {explanation}"]
+        assert result.testsRun == 1
