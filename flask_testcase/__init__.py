@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import typing as t
+
 from ._requests import isolated_client_class
 from .assertions import ContextVariableDoesNotExist
 from .capture import FlashedMessage
@@ -29,6 +31,22 @@ from .live_server import LiveServerTestCase
 from .twill import Twill
 from .twill import TwillTestCase
 
+if t.TYPE_CHECKING:
+    #: ``True`` when twill 3 can be imported, so that :class:`Twill` and
+    #: :class:`TwillTestCase` work (Flask-Testing's name). Computed when read:
+    #: ``import flask_testcase`` never imports twill.
+    is_twill_available: bool
+else:
+
+    def __getattr__(name: str) -> t.Any:
+        # Computed when read, so that importing flask_testcase never imports twill.
+        if name == "is_twill_available":
+            from .twill import _twill_available
+
+            return _twill_available()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -42,6 +60,7 @@ __all__ = [
     "TwillTestCase",
     "database_for_tests",
     "is_test_database",
+    "is_twill_available",
     "isolated_client_class",
     "record_flashed_messages",
     "record_templates",

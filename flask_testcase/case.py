@@ -86,10 +86,12 @@ class TestCase(DatabaseMixin, AssertionsMixin, FlaskTestingAliases, unittest.Tes
 
         It is called for each test (once per class with :attr:`app_per_class`).
         """
-        name = type(self).__name__
+        cls = type(self)
+        bases = ", ".join(base.__name__ for base in cls.__bases__)
         raise NotImplementedError(
-            f"{name} must define create_app() returning the Flask app to test, e.g.\n\n"
-            f"    class {name}(TestCase):\n"
+            f"{cls.__name__} must define create_app() returning the Flask app to test,"
+            " e.g.\n\n"
+            f"    class {cls.__name__}({bases}):\n"
             f"        def create_app(self):\n"
             f"            return create_app('testing')\n"
         )

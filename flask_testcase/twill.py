@@ -59,6 +59,16 @@ def _import_twill(user: str) -> ModuleType:
     return twill
 
 
+def _twill_available() -> bool:
+    """Whether twill 3 can be imported, so that :class:`Twill` and
+    :class:`TwillTestCase` work (``flask_testcase.is_twill_available``)."""
+    try:
+        _import_twill("Twill")
+    except ImportError:
+        return False
+    return True
+
+
 @class_factory
 def _app_browser_class() -> type[TwillBrowser]:
     """The twill browser subclass bound to one application (made once twill is imported)."""
@@ -181,7 +191,9 @@ class Twill:
     runner reports it as a failure; its message is twill's, followed by the URL.
 
     Entering an entered :class:`Twill` again (``with t:`` inside ``with t:``) keeps
-    the same browser. Each outermost ``with`` starts a new browser with no cookies.
+    the same browser. Each outermost ``with`` starts a new browser with no cookies,
+    except the first when :attr:`browser` was read before it: that block uses the
+    browser already made.
 
     :param app: the Flask application (any WSGI callable works).
     :param host: the host name in the URLs :meth:`url` builds and the browser sends.
@@ -229,6 +241,8 @@ class Twill:
         self.show_output = show_output
         self.failure_exception = failure_exception
         self._browser: TwillBrowser | None = None
+        # Whether a block has used the browser: the next outermost block makes a new one.
+        self._browser_used = False
         self._output: _Output | None = None
         self._depth = 0
         self._stack = contextlib.ExitStack()
@@ -257,14 +271,21 @@ class Twill:
     def browser(self) -> TwillBrowser:
         """The twill browser bound to the app: twill's global browser while entered.
 
-        It stays readable after the block ends (its last page, cookies, history).
+        Its requests call the app directly, also outside the block (as with
+        Flask-Testing's ``Twill``), but :mod:`twill.commands` use it, its checks fail
+        the test and its output is collected only inside. A browser read before the
+        first block is the one that block uses; each later outermost block starts a
+        new browser with no cookies. It stays readable after the block ends (its last
+        page, cookies, history).
         """
         if self._browser is None:
-            raise RuntimeError(
-                "Twill.browser exists once the Twill is entered: use"
-                " 'with Twill(app) as t:' and then t.browser."
-            )
+            self._browser = self._new_browser()
+            self._browser_used = False
         return self._browser
+
+    def _new_browser(self) -> TwillBrowser:
+        _import_twill("Twill")
+        return _app_browser_class()(app=fresh_context(self.app), base_url=self.base_url)
 
     @property
     def output(self) -> str:
@@ -292,7 +313,9 @@ class Twill:
         commands, parse, namespaces = twill.commands, twill.parse, twill.namespaces
         browser_module = sys.modules["twill.browser"]
         failure_class = _failure_class(self.failure_exception)
-        browser = _app_browser_class()(app=fresh_context(self.app), base_url=self.base_url)
+        browser = self._browser
+        if browser is None or self._browser_used:
+            browser = self._new_browser()
         output = _Output(self.show_output)
         with contextlib.ExitStack() as stack:
             # twill's commands and parser name the browser as a module global, and the
@@ -321,6 +344,7 @@ class Twill:
             log.handlers = [output]
             self._stack = stack.pop_all()
         self._browser = browser
+        self._browser_used = True
         self._output = output
 
     def run_script(self, path: str | Path, **variables: t.Any) -> None:

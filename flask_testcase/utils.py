@@ -6,11 +6,26 @@ new code imports from :mod:`flask_testcase` directly.
 
 from __future__ import annotations
 
+import typing as t
+
 from .assertions import ContextVariableDoesNotExist
 from .case import TestCase
 from .live_server import LiveServerTestCase
 from .twill import Twill
 from .twill import TwillTestCase
+
+if t.TYPE_CHECKING:
+    is_twill_available: bool
+else:
+
+    def __getattr__(name: str) -> t.Any:
+        # Flask-Testing's name, computed when read as in flask_testcase itself.
+        if name == "is_twill_available":
+            from .twill import _twill_available
+
+            return _twill_available()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ContextVariableDoesNotExist",
@@ -18,4 +33,5 @@ __all__ = [
     "TestCase",
     "Twill",
     "TwillTestCase",
+    "is_twill_available",
 ]

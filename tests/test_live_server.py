@@ -455,6 +455,29 @@ class TestConfiguration:
         assert seen[0].startswith("http://[::1]:")
         assert seen[1] == 200
 
+    def test_a_base_class_without_create_app_is_shown_its_own_bases(self) -> None:
+        class BaseLive(LiveServerTestCase):
+            def test_it(self) -> None:
+                pass
+
+        class Helpers:
+            pass
+
+        class WithHelpers(Helpers, BaseLive):
+            pass
+
+        for case, bases in ((BaseLive, "LiveServerTestCase"), (WithHelpers, "Helpers, BaseLive")):
+            result = run_case(case)
+            assert [c for c, _ in result.errors] == [case("test_it")]
+            name = case.__name__
+            assert result.errors[0][1].endswith(
+                f"NotImplementedError: {name} must define create_app() returning the Flask"
+                " app to test, e.g.\n\n"
+                f"    class {name}({bases}):\n"
+                "        def create_app(self):\n"
+                "            return create_app('testing')\n\n"
+            )
+
     def test_get_server_url_before_setup_says_when_it_works(self) -> None:
         case = Served("__init__")
         with pytest.raises(RuntimeError) as info:

@@ -122,8 +122,6 @@ class AppCase(TwillTestCase):
         return make_app()
 
 
-
-
 def assert_passed(result: unittest.TestResult, count: int) -> None:
     problems = [text for _, text in result.failures + result.errors]
     assert not problems, "\n".join(problems)
@@ -153,6 +151,29 @@ class TestImport:
         ).stdout
         assert out.strip() == "False"
 
+    def test_is_twill_available_as_in_flask_testing(self) -> None:
+        import flask_testcase
+        import flask_testcase.utils
+
+        assert flask_testcase.is_twill_available is True
+        assert flask_testcase.utils.is_twill_available is True
+        assert "is_twill_available" in flask_testcase.__all__
+        assert "is_twill_available" in flask_testcase.utils.__all__
+        # Only that name is computed; others are still missing as usual.
+        with pytest.raises(AttributeError) as info:
+            flask_testcase.is_twil_available  # type: ignore[attr-defined]  # noqa: B018
+        assert str(info.value) == "module 'flask_testcase' has no attribute 'is_twil_available'"
+
+    def test_reading_is_twill_available_imports_twill_only_then(self) -> None:
+        code = (
+            "import sys, flask_testcase; print('twill' in sys.modules);"
+            " print(flask_testcase.is_twill_available, 'twill' in sys.modules)"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        assert out.split() == ["False", "True", "True"]
+
 
 BLOCKED = """
 import sys
@@ -176,6 +197,13 @@ class TestWithoutTwill:
     def test_flask_testcase_imports(self) -> None:
         out = self.run_python("print(flask_testcase.TwillTestCase.__name__)")
         assert out.strip() == "TwillTestCase"
+
+    def test_is_twill_available_is_false(self) -> None:
+        out = self.run_python(
+            "import flask_testcase.utils\n"
+            "print(flask_testcase.is_twill_available, flask_testcase.utils.is_twill_available)"
+        )
+        assert out.split() == ["False", "False"]
 
     def test_twill_helper_names_the_extra(self) -> None:
         out = self.run_python(
@@ -716,13 +744,34 @@ class TestTwillHelper:
             "URL: http://127.0.0.1:3000/missing"
         )
 
-    def test_browser_before_entering(self) -> None:
-        with pytest.raises(RuntimeError) as info:
-            Twill(make_app()).browser  # noqa: B018
-        assert str(info.value) == (
-            "Twill.browser exists once the Twill is entered: use"
-            " 'with Twill(app) as t:' and then t.browser."
-        )
+    def test_browser_before_entering_browses_the_app_as_in_flask_testing(self) -> None:
+        before = twill_globals()
+        helper = Twill(make_app())
+        browser = helper.browser
+        assert helper.browser is browser
+        browser.go(helper.url("/counter"))
+        assert "count=1" in browser.html
+        # Outside the block it is not twill's global browser.
+        assert twill_globals() == before
+        with helper:
+            # The first block uses that browser, cookies and all.
+            assert twill.browser is browser
+            go("/counter")
+            find("count=2")
+        assert twill_globals() == before
+        with helper:
+            assert helper.browser is not browser
+            go("/counter")
+            find("count=1")
+
+    def test_browser_before_entering_leaves_twill_alone_when_the_block_raises(self) -> None:
+        before = twill_globals()
+        helper = Twill(make_app())
+        browser = helper.browser
+        with pytest.raises(ZeroDivisionError), helper:
+            assert twill.browser is browser
+            go("/crash")
+        assert twill_globals() == before
 
     def test_reentering_keeps_the_browser_and_each_with_starts_fresh(self) -> None:
         helper = Twill(make_app())
@@ -799,7 +848,7 @@ def python_blocks(path: Path) -> list[str]:
 class TestDocsExamples:
     def test_twill_chapter_examples_pass(self, monkeypatch: pytest.MonkeyPatch) -> None:
         blocks = python_blocks(HERE.parent / "docs" / "twill.rst")
-        assert len(blocks) == 3
+        assert len(blocks) == 4
         myapp = types.ModuleType("myapp")
         myapp.create_app = lambda config=None: make_app()  # type: ignore[attr-defined]
         monkeypatch.setitem(sys.modules, "myapp", myapp)
