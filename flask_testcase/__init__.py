@@ -26,7 +26,11 @@ from .capture import silence_templates
 from .case import TestCase
 from .databases import NotATestDatabaseError
 from .databases import database_for_tests
+from .databases import drop_database
 from .databases import is_test_database
+from .isolation import DatabaseIsolation
+from .isolation import IsolationError
+from .isolation import database_isolation
 from .live_server import LiveServerTestCase
 from .twill import Twill
 from .twill import TwillTestCase
@@ -51,7 +55,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ContextVariableDoesNotExist",
+    "DatabaseIsolation",
     "FlashedMessage",
+    "IsolationError",
     "LiveServerTestCase",
     "NotATestDatabaseError",
     "RenderedTemplate",
@@ -59,6 +65,8 @@ __all__ = [
     "Twill",
     "TwillTestCase",
     "database_for_tests",
+    "database_isolation",
+    "drop_database",
     "is_test_database",
     "is_twill_available",
     "isolated_client_class",

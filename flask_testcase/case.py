@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import gc
+import sys
 import typing as t
 import unittest
 
@@ -17,7 +18,7 @@ from .assertions import AssertionsMixin
 from .capture import record_flashed_messages
 from .capture import record_templates
 from .capture import silence_templates
-from .sqlalchemy import DatabaseMixin
+from .database import DatabaseMixin
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -66,10 +67,6 @@ class TestCase(DatabaseMixin, AssertionsMixin, FlaskTestingAliases, unittest.Tes
     #: restored after each test; state extensions keep on the app is shared.
     app_per_class: t.ClassVar[bool] = False
 
-    #: A :class:`flask_sqlalchemy.SQLAlchemy` instance; when set, each test runs in a
-    #: transaction rolled back afterwards (see the database chapter).
-    db: t.ClassVar[t.Any] = None
-
     #: The application under test, returned by :meth:`create_app`.
     app: flask.Flask
     #: The app's test client; each request runs in a fresh context.
@@ -101,8 +98,18 @@ class TestCase(DatabaseMixin, AssertionsMixin, FlaskTestingAliases, unittest.Tes
     def run(self, result: unittest.TestResult | None = None) -> unittest.TestResult | None:
         # The whole test runs in a copy of the caller's contextvars: whatever the
         # test leaves pushed, the runner and the next test never see it.
+        def run_then_clean_up() -> unittest.TestResult | None:
+            try:
+                return super(TestCase, self).run(result)
+            except BaseException:
+                # unittest lets KeyboardInterrupt and SystemExit escape without running
+                # cleanups: run them, or a database isolation stays installed and a
+                # later test's writes would go to this test's connection.
+                _clean_up_after_interrupt(self)
+                raise
+
         with _setup_runs_ours_first(self):
-            return contextvars.copy_context().run(super().run, result)
+            return contextvars.copy_context().run(run_then_clean_up)
 
     def debug(self) -> None:
         def debug_then_clean_up() -> None:
@@ -134,12 +141,6 @@ class TestCase(DatabaseMixin, AssertionsMixin, FlaskTestingAliases, unittest.Tes
             raise errors[0][1]
 
     # -- fixtures --------------------------------------------------------------
-
-    def _enter(self, cm: t.ContextManager[_C]) -> _C:
-        """Enter ``cm`` and register its exit as a cleanup (``enterContext`` is 3.11+)."""
-        value = cm.__enter__()
-        self.addCleanup(cm.__exit__, None, None, None)
-        return value
 
     def _make_app(self) -> flask.Flask:
         app = self.create_app()
@@ -191,18 +192,6 @@ class TestCase(DatabaseMixin, AssertionsMixin, FlaskTestingAliases, unittest.Tes
         self.addCleanup(_pop_test_context, ctx)
         self._setup_fixtures()
 
-    def _setup_fixtures(self) -> None:
-        """Enter per-test features (database isolation, servers, browsers).
-
-        Called by :meth:`_pre_setup` with the app and its request context pushed;
-        register undo with ``self._enter`` or ``self.addCleanup``. Subclasses that
-        extend it call ``super()._setup_fixtures()`` first.
-        """
-        if self.db is not None:
-            from .sqlalchemy import isolate_test
-
-            self._enter(isolate_test(self))
-
     def _forget_fixtures(self) -> None:
         # Runners keep finished test cases alive (pytest until the session ends, a
         # failure's traceback holds ``self``); dropping these lets the app go.
@@ -229,6 +218,16 @@ def _setup_runs_ours_first(case: TestCase) -> Iterator[None]:
         yield
     finally:
         vars(case).pop("setUp", None)
+
+
+def _clean_up_after_interrupt(case: TestCase) -> None:
+    try:
+        case.doCleanups()
+        type(case).doClassCleanups()
+    finally:
+        isolation = sys.modules.get("flask_testcase.isolation")
+        if isolation is not None:
+            isolation.end_all()
 
 
 def _pop_test_context(ctx: RequestContext) -> None:

@@ -47,9 +47,13 @@ _MEMORY = {None, "", ":memory:"}
 # exit and so that a second call for the same URL does not recreate it.
 _made: dict[str, bool] = {}
 _lock = threading.Lock()
-# Called before the databases are dropped at exit; the isolation module registers the
-# disposal of its engines here, so no connection of ours holds a database open.
 _before_drop: list[t.Callable[[], None]] = []
+
+
+def before_drop(callback: t.Callable[[], None]) -> None:
+    """Call ``callback`` at exit before the test databases are dropped: the isolation
+    module closes its connections there, so that none holds a database open."""
+    _before_drop.append(callback)
 
 
 class NotATestDatabaseError(RuntimeError):

@@ -90,7 +90,7 @@ def test_the_chapter_examples_pass_and_roll_back(monkeypatch: pytest.MonkeyPatch
     app = myapp.create_app("testing")
     with app.app_context():
         # The run's in-memory database holds nothing after the tests.
-        engine = flask_testcase.sqlalchemy._databases[("sqlite://", myapp.db)].engine
+        engine = flask_testcase.isolation._databases[("sqlite://", myapp.db, None)].engine
         with engine.connect() as conn:
             assert conn.scalar(sa.text("SELECT count(*) FROM docs_user")) == 0
 

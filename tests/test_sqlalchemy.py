@@ -25,7 +25,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
-import flask_testcase.sqlalchemy as ftc_sqla
+import flask_testcase.database as ftc_database
+import flask_testcase.isolation as ftc_iso
 from flask_testcase import NotATestDatabaseError
 from flask_testcase import TestCase
 
@@ -128,23 +129,24 @@ def problems(result: unittest.TestResult) -> list[str]:
     return [text for _, text in result.errors + result.failures]
 
 
-def home(url: str) -> t.Any:
-    """The engine the run uses for ``url`` (for in-memory SQLite, ``db``'s)."""
+def home(url: str, bind: str | None = None) -> t.Any:
+    """The engine the run uses for ``url`` (for in-memory SQLite, that of ``db``'s
+    ``bind``: each in-memory bind is a database of its own)."""
     if url == "sqlite://":
-        return ftc_sqla._databases[(url, db)].engine
+        return ftc_iso._databases[(url, db, bind)].engine
     # Flask-SQLAlchemy adds options to some URLs (MySQL's charset): match the rest.
-    for (name, _), database in ftc_sqla._databases.items():
+    for (name, _, _), database in ftc_iso._databases.items():
         if name == url or name.startswith(url + "?"):
             return database.engine
     raise LookupError(url)
 
 
-def fresh_count(url: str, table: str = "sqla_item") -> int:
+def fresh_count(url: str, table: str = "sqla_item", bind: str | None = None) -> int:
     """Rows in ``table`` seen from outside any test transaction."""
     if url == "sqlite://":
         # An in-memory database exists only on its one connection: use it, after
         # checking that no transaction is left open on it.
-        with home(url).connect() as conn:
+        with home(url, bind).connect() as conn:
             assert not conn.connection.driver_connection.in_transaction
             return int(conn.scalar(sa.text(f"SELECT count(*) FROM {table}")))
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
@@ -155,13 +157,13 @@ def fresh_count(url: str, table: str = "sqla_item") -> int:
         engine.dispose()
 
 
-def assert_nothing_left(url: str, *tables: str) -> None:
-    engine = home(url)
+def assert_nothing_left(url: str, *tables: str, bind: str | None = None) -> None:
+    engine = home(url, bind)
     pool = engine.pool
     if hasattr(pool, "checkedout"):
         assert pool.checkedout() == 0, pool.status()
     for table in tables or ("sqla_item",):
-        assert fresh_count(url, table) == 0, f"rows left in {table}"
+        assert fresh_count(url, table, bind) == 0, f"rows left in {table}"
 
 
 @pytest.fixture(params=backend_params())
@@ -282,7 +284,7 @@ class TestIsolation:
         result = run(make_case(url, other, test_it=test_it))
         assert problems(result) == []
         assert_nothing_left(url)
-        assert_nothing_left(other, "sqla_other_item")
+        assert_nothing_left(other, "sqla_other_item", bind="other")
 
     def test_nothing_stays_patched_after_a_test(self, url: str) -> None:
         seen: dict[str, t.Any] = {}
@@ -350,8 +352,10 @@ class TestIsolation:
         if "mysql" in url:
             assert len(result.errors) == 1
             assert (
-                "RuntimeError: MySQL commits the open transaction before and after DDL, so"
-                " this statement would end the test's transaction"
+                "IsolationError: Inner runs in a transaction that is rolled back afterwards,"
+                " and refuses this statement: MySQL/MariaDB commit the open transaction"
+                " before (and some after) it, making the test's writes permanent: 'DROP"
+                " TABLE"
             ) in result.errors[0][1]
         else:
             assert problems(result) == []
@@ -493,7 +497,7 @@ class TestSetUpTestData:
         result = run(case)
         assert problems(result) == []
         assert calls == ["Inner"]
-        assert not hasattr(case, ftc_sqla._CLASS_DATA)
+        assert not hasattr(case, ftc_database._CLASS_DATA)
         assert_nothing_left(url)
 
     def test_a_failing_hook_errors_every_test_and_leaks_nothing(self, url: str) -> None:
@@ -547,7 +551,7 @@ class TestSetUpTestData:
                 from flask import Flask
                 from flask_sqlalchemy import SQLAlchemy
                 from flask_testcase import TestCase
-                from flask_testcase.sqlalchemy import _databases
+                from flask_testcase.isolation import _databases
 
                 URL = "sqlite:///{tmp_path}/test_pytest.db"
                 db = SQLAlchemy()
@@ -740,8 +744,31 @@ class TestGuard:
         Unregistered.db = db
         result = run(Unregistered)
         assert (
-            "ValueError: Unregistered.db is not registered on the app create_app()"
-            " returned; call db.init_app(app) in create_app()"
+            "ValueError: Unregistered.db is not registered on the app 'test_sqlalchemy',"
+            " which has no Flask-SQLAlchemy: call db.init_app(app) in create_app() (your"
+            " app factory).\n"
+        ) in result.errors[0][1]
+
+    def test_db_must_be_the_instance_the_app_uses(self) -> None:
+        other_db = SQLAlchemy()
+
+        class Mismatched(TestCase):
+            def create_app(self) -> Flask:
+                app = Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+                other_db.init_app(app)
+                return app
+
+            def test_it(self) -> None:
+                pass
+
+        Mismatched.db = db
+        result = run(Mismatched)
+        assert (
+            "ValueError: Mismatched.db is not the SQLAlchemy instance the app"
+            " 'test_sqlalchemy' was set up with: app.extensions['sqlalchemy'] is another"
+            " one. Set Mismatched.db to the instance the app calls init_app() with (import"
+            " it from the module where your app factory gets it).\n"
         ) in result.errors[0][1]
 
 

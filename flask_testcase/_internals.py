@@ -1,0 +1,264 @@
+"""Every use of another library's private API, in one place.
+
+Database isolation needs a few things SQLAlchemy and Flask-SQLAlchemy do not offer
+publicly. Each is reached through a function here, :func:`check_versions` refuses
+versions they were not checked against, and ``tests/test_internals.py`` fails loudly
+when a new release moves one of them:
+
+- Flask-SQLAlchemy keeps each app's engines in ``SQLAlchemy._app_engines`` (its public
+  ``engines`` property returns the same mapping, but only for ``current_app``);
+- Flask-SQLAlchemy's ``SQLALCHEMY_RECORD_QUERIES`` listens with
+  ``record_queries._listen`` / ``_record_end``;
+- SQLAlchemy's ``Connection`` is subclassed by :func:`joined_connection_class`, which
+  overrides the transaction hooks ``_begin_impl``, ``_commit_impl`` and
+  ``_rollback_impl`` and reads ``_transaction`` and ``_dbapi_connection``;
+- every connection characteristic (``isolation_level`` above all) is applied through
+  ``DefaultDialect._set_connection_characteristics``, which isolation intercepts for
+  joined connections (:class:`CharacteristicsPatch`).
+
+This module imports SQLAlchemy and Flask-SQLAlchemy when its functions are called.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import itertools
+import typing as t
+
+if t.TYPE_CHECKING:
+    from collections.abc import MutableMapping
+
+    import flask
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Engine
+
+__all__ = [
+    "CharacteristicsPatch",
+    "app_engines",
+    "bind_key",
+    "check_versions",
+    "joined_connection_class",
+    "listen_record_queries",
+    "savepoint_name",
+]
+
+#: The releases whose private API this module was written and tested against:
+#: (lowest supported, first unsupported).
+SUPPORTED = {
+    "sqlalchemy": ((2, 0), (2, 2)),
+    "flask-sqlalchemy": ((3, 0), (3, 2)),
+}
+
+
+def _version(distribution: str) -> tuple[int, int]:
+    parts = importlib.metadata.version(distribution).split(".")
+    return int(parts[0]), int("".join(c for c in parts[1] if c.isdigit()) or 0)
+
+
+@functools.cache
+def check_versions() -> None:
+    """Raise :class:`RuntimeError` for a SQLAlchemy or Flask-SQLAlchemy release outside
+    :data:`SUPPORTED`, naming the versions that work."""
+    for name, (low, high) in SUPPORTED.items():
+        found = _version(name)
+        if not low <= found < high:
+            shown = ".".join(map(str, found))
+            raise RuntimeError(
+                f"flask_testcase's database isolation supports {name} from"
+                f" {'.'.join(map(str, low))} up to (not including)"
+                f" {'.'.join(map(str, high))}, found {shown}. Install a supported"
+                f" release (pip install '{name}<{'.'.join(map(str, high))}') or a"
+                " flask-testcase release that supports it."
+            )
+
+
+def app_engines(db: t.Any, app: flask.Flask) -> MutableMapping[str | None, Engine] | None:
+    """The mutable mapping of bind key to engine ``db`` made for ``app``, or None when
+    ``db.init_app(app)`` was never called."""
+    registry = db._app_engines
+    return registry.get(app)  # type: ignore[no-any-return]
+
+
+#: What :func:`bind_key` returns for an engine ``db`` did not make.
+NOT_FOUND: t.Any = object()
+
+
+def bind_key(db: t.Any, engine: Engine) -> t.Any:
+    """The bind key under which ``db`` made ``engine`` for some app, or
+    :data:`NOT_FOUND`."""
+    for engines in list(db._app_engines.values()):
+        for key, candidate in list(engines.items()):
+            if candidate is engine:
+                return key
+    return NOT_FOUND
+
+
+def listen_record_queries(engine: Engine) -> None:
+    """Make ``flask_sqlalchemy.record_queries.get_recorded_queries()`` see the
+    statements run on ``engine`` (Flask-SQLAlchemy listens on the app's own engines,
+    which a test sets aside for the run's)."""
+    from flask_sqlalchemy import record_queries
+    from sqlalchemy import event
+
+    if not event.contains(engine, "after_cursor_execute", record_queries._record_end):
+        record_queries._listen(engine)
+
+
+class CharacteristicsPatch:
+    """Routes connection characteristics (``isolation_level="AUTOCOMMIT"`` and the
+    like) set on a joined connection to that connection, instead of to the database
+    connection it shares with the test: on SQLite, switching that connection to
+    autocommit commits the test's transaction; on PostgreSQL and MySQL it fails or
+    commits too.
+
+    Installed on :class:`sqlalchemy.engine.default.DefaultDialect` while any isolation
+    is active; :meth:`restore` puts the original method back.
+    """
+
+    def __init__(self, joined: type[Connection]) -> None:
+        from sqlalchemy.engine.default import DefaultDialect
+
+        self._cls = DefaultDialect
+        self._original = DefaultDialect._set_connection_characteristics
+        original: t.Any = self._original
+
+        def _set_connection_characteristics(
+            dialect: t.Any, connection: t.Any, characteristics: t.Mapping[str, t.Any]
+        ) -> None:
+            if isinstance(connection, joined):
+                connection.set_characteristics(characteristics)  # type: ignore[attr-defined]
+            else:
+                original(dialect, connection, characteristics)
+
+        self._patched = _set_connection_characteristics
+
+    def install(self) -> None:
+        self._cls._set_connection_characteristics = self._patched  # type: ignore[method-assign]
+
+    def restore(self) -> None:
+        self._cls._set_connection_characteristics = self._original  # type: ignore[method-assign]
+
+    @property
+    def installed(self) -> bool:
+        return vars(self._cls).get("_set_connection_characteristics") is self._patched
+
+
+class JoinedHooks(t.Protocol):
+    """What a joined connection asks of the isolation that made it."""
+
+    def begin(self, conn: t.Any) -> None: ...
+    def commit(self, conn: t.Any) -> None: ...
+    def rollback(self, conn: t.Any) -> None: ...
+    def statement(self, conn: t.Any) -> t.ContextManager[None]: ...
+    def executing(self, conn: t.Any, statement: str) -> None: ...
+
+
+@functools.cache
+def joined_connection_class() -> type[Connection]:
+    """The :class:`~sqlalchemy.engine.Connection` subclass handed out for
+    ``engine.connect()`` during an isolated test.
+
+    It runs over the test's database connection without owning it: its transaction
+    is whatever its ``hooks`` make of it (a savepoint in the test's transaction), its
+    statements pass through ``hooks.statement()`` (which serialises threads), and
+    closing it leaves the shared database connection open.
+    """
+    from sqlalchemy.engine import Connection
+
+    class JoinedConnection(Connection):
+        def __init__(
+            self, engine: Engine, main: Connection, hooks: JoinedHooks, dialect: t.Any
+        ) -> None:
+            self.hooks = hooks
+            self.main = main
+            self.autocommit = False
+            self.savepoint: str | None = None
+            self.holder: int | None = None
+            super().__init__(engine, connection=main.connection, _allow_revalidate=False)
+            # The run's engine has connected and so knows the server; an engine that
+            # never connected (an app's own) has an uninitialised dialect.
+            self.dialect = dialect
+            # Dispatch events even when the engine has no listeners of its own:
+            # isolation listens on this class (SQLAlchemy 2.0 copies the engine's
+            # flag here, 2.1 reads the class's).
+            self._has_events = True
+            if not self.autocommit:
+                self.autocommit = getattr(engine.dialect, "isolation_level", None) == (
+                    "AUTOCOMMIT"
+                )
+
+        # -- what isolation calls ------------------------------------------------
+
+        def set_characteristics(self, characteristics: t.Mapping[str, t.Any]) -> None:
+            level = characteristics.get("isolation_level")
+            if level is None:
+                return
+            if self.in_transaction() and bool(level == "AUTOCOMMIT") != self.autocommit:
+                from sqlalchemy import exc
+
+                raise exc.InvalidRequestError(
+                    "This connection has already begun a transaction; isolation_level"
+                    " may not be altered unless rollback() or commit() is called first."
+                )
+            # Other levels cannot change inside the test's transaction; they are
+            # accepted and the test's transaction keeps its own.
+            self.autocommit = level == "AUTOCOMMIT"
+
+        def detach(self) -> None:
+            """Forget the shared connection without any SQL: its test has ended."""
+            self._dbapi_connection = None
+
+        # -- SQLAlchemy's hooks --------------------------------------------------
+
+        def _begin_impl(self, transaction: t.Any) -> None:
+            self.hooks.begin(self)
+
+        def _commit_impl(self) -> None:
+            self.hooks.commit(self)
+
+        def _rollback_impl(self) -> None:
+            if self._dbapi_connection is not None:
+                self.hooks.rollback(self)
+
+        def execute(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+            with self.hooks.statement(self):
+                return super().execute(*args, **kwargs)
+
+        def exec_driver_sql(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+            with self.hooks.statement(self):
+                return super().exec_driver_sql(*args, **kwargs)
+
+        def scalar(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+            with self.hooks.statement(self):
+                return super().scalar(*args, **kwargs)
+
+        def _savepoint_impl(self, name: str | None = None) -> str:
+            # Names must differ from every other connection's on the same database
+            # connection: MySQL silently replaces an older savepoint of the same name.
+            return super()._savepoint_impl(name or savepoint_name())
+
+        def close(self) -> None:
+            try:
+                if self._transaction is not None:
+                    self._transaction.close()
+            finally:
+                self._dbapi_connection = None
+
+    from sqlalchemy import event
+
+    def before_cursor_execute(
+        conn: t.Any, cursor: t.Any, statement: str, *args: t.Any
+    ) -> None:
+        conn.hooks.executing(conn, statement)
+
+    event.listen(JoinedConnection, "before_cursor_execute", before_cursor_execute)
+    return JoinedConnection
+
+
+_savepoint_ids = itertools.count(1)
+
+
+def savepoint_name() -> str:
+    """A savepoint name no other connection of the run uses."""
+    return f"ftc_savepoint_{next(_savepoint_ids)}"
