@@ -75,14 +75,16 @@ def run_cases(namespace: dict[str, t.Any]) -> unittest.TestResult:
 
 def test_the_chapter_examples_pass_and_roll_back(monkeypatch: pytest.MonkeyPatch) -> None:
     blocks = python_blocks()
-    assert len(blocks) == 4, "database.rst: user tests, config, setUpTestData, assertNumQueries"
+    assert len(blocks) == 5, (
+        "database.rst: user tests, fixture, config, setUpTestData, assertNumQueries"
+    )
     myapp, models = make_myapp()
     monkeypatch.setitem(sys.modules, "myapp", myapp)
     monkeypatch.setitem(sys.modules, "myapp.models", models)
 
     namespace: dict[str, t.Any] = {"__name__": "docs_database"}
     exec(compile(blocks[0], "database.rst (UserTests)", "exec"), namespace)
-    exec(compile(blocks[2], "database.rst (ReportTests)", "exec"), namespace)
+    exec(compile(blocks[3], "database.rst (ReportTests)", "exec"), namespace)
     result = run_cases(namespace)
     assert result.testsRun == 4
     assert not result.errors and not result.failures, result.errors + result.failures
@@ -95,7 +97,33 @@ def test_the_chapter_examples_pass_and_roll_back(monkeypatch: pytest.MonkeyPatch
             assert conn.scalar(sa.text("SELECT count(*) FROM docs_user")) == 0
 
 
+def test_the_fixture_example_rolls_back_what_the_test_commits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    myapp, models = make_myapp()
+    monkeypatch.setitem(sys.modules, "myapp", myapp)
+    monkeypatch.setitem(sys.modules, "myapp.models", models)
+    # The block is a pytest fixture: called here as the generator it wraps.
+    monkeypatch.setattr(pytest, "fixture", lambda function: function)
+    namespace: dict[str, t.Any] = {"__name__": "docs_database_fixture"}
+    exec(compile(python_blocks()[1], "database.rst (fixture)", "exec"), namespace)
+
+    def users() -> int:
+        return int(myapp.db.session.scalar(sa.select(sa.func.count(models.User.id))))
+
+    fixture = namespace["app"]()
+    app = next(fixture)
+    assert app.test_client().post("/signup", data={"name": "ada"}).status_code == 302
+    assert users() == 1
+    with pytest.raises(StopIteration):
+        next(fixture)
+    with app.app_context():
+        engine = flask_testcase.isolation._databases[("sqlite://", myapp.db, None)].engine
+        with engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT count(*) FROM docs_user")) == 0
+
+
 def test_the_config_example_names_a_test_database() -> None:
-    block = python_blocks()[1]
+    block = python_blocks()[2]
     assert "database_for_tests(" in block
     assert "# -> postgresql+psycopg://postgres@localhost/test_shop" in block
