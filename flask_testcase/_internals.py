@@ -26,6 +26,8 @@ import importlib.metadata
 import itertools
 import typing as t
 
+from ._classes import class_factory
+
 if t.TYPE_CHECKING:
     from collections.abc import MutableMapping
 
@@ -154,7 +156,7 @@ class JoinedHooks(t.Protocol):
     def executing(self, conn: t.Any, statement: str) -> None: ...
 
 
-@functools.cache
+@class_factory
 def joined_connection_class() -> type[Connection]:
     """The :class:`~sqlalchemy.engine.Connection` subclass handed out for
     ``engine.connect()`` during an isolated test.
