@@ -1,7 +1,7 @@
-"""``python -m benchmarks``: see :mod:`benchmarks.runner`."""
+"""``python -m benchmarks``: see :mod:`benchmarks.cli`."""
 
 from __future__ import annotations
 
-from .runner import main
+from .cli import main
 
 raise SystemExit(main())

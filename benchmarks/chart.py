@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typing as t
 
+from .plan import GROUPS
+
 if t.TYPE_CHECKING:
     from pathlib import Path
 
@@ -16,9 +18,10 @@ PEERS = "#b0b0b0"
 
 
 def write_chart(summary: dict[str, t.Any], path: Path) -> None:
-    """Draw the medians of ``summary`` (as built by the runner) into a PNG at ``path``.
+    """Draw the medians of ``summary`` (as built by :func:`benchmarks.stats.summarise`)
+    into a PNG at ``path``.
 
-    :param summary: the runner's results.
+    :param summary: a run's results.
     :param path: the PNG file to write.
     """
     import matplotlib
@@ -26,8 +29,6 @@ def write_chart(summary: dict[str, t.Any], path: Path) -> None:
     # No display here, and none needed: render to a file.
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from .runner import GROUPS
 
     panels = []
     for group in PANELS:

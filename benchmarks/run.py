@@ -1,0 +1,278 @@
+"""Running the suites: every suite under every harness, interleaved, in rounds.
+
+All suites run in this process (pytest-flask and the memory runs in child processes),
+in rounds: each round runs every suite once, so that whatever else the machine does
+weighs on all harnesses alike. What a round measures is kept per :class:`Bench`;
+:mod:`benchmarks.stats` turns the rounds into figures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import gc
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import typing as t
+import unittest
+from pathlib import Path
+
+from . import suites
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable
+    from collections.abc import Iterator
+
+    from . import postgresql
+
+__all__ = [
+    "CHUNKS",
+    "Bench",
+    "BenchmarkError",
+    "make_benches",
+    "measure_memory",
+    "run_rounds",
+    "warm_up",
+]
+
+HERE = Path(__file__).resolve().parent
+
+#: Slices each run of a group is cut into, to interleave the harnesses.
+CHUNKS = 4
+
+
+@dataclasses.dataclass
+class Bench:
+    """One suite under one harness, and its measurements."""
+
+    group: str
+    harness: str
+    tests: int
+    #: Runs ``n`` tests and returns the seconds they took.
+    run: Callable[[int], float]
+    #: Called after each timed run; returns an error message or None.
+    check: Callable[[], str | None] | None = None
+    #: Whether to mute file descriptors 1 and 2 (child processes that print).
+    mute: bool = False
+    #: Seconds per test, one per round.
+    times: list[float] = dataclasses.field(default_factory=list)
+    error: str | None = None
+    #: The harness's feature is not built yet: a note, not a failure.
+    unavailable: bool = False
+
+    @property
+    def key(self) -> str:
+        """``group/harness``: the bench's name among all of a run's benches."""
+        return f"{self.group}/{self.harness}"
+
+
+class BenchmarkError(Exception):
+    """A suite did not pass: its timings would mean nothing."""
+
+
+def make_benches(
+    groups: set[str], tests: dict[str, int], pg: postgresql.Databases | None
+) -> list[Bench]:
+    """Return a bench for every harness of every group in ``groups``.
+
+    :param groups: the groups to run (names of :data:`benchmarks.plan.GROUPS`; others
+        are ignored).
+    :param tests: tests per suite, by group.
+    :param pg: the PostgreSQL databases to use, or None to leave that group out.
+    """
+    benches: list[Bench] = []
+    if "request" in groups:
+        for harness, factory in suites.request_suites().items():
+            benches.append(Bench("request", harness, tests["request"], _in_process(factory)))
+        benches.append(Bench("request", "pytest_flask", tests["request"], _pytest_flask))
+    if "sqlite" in groups:
+        for harness, factory in suites.database_suites("sqlite://").items():
+            benches.append(Bench("sqlite", harness, tests["sqlite"], _in_process(factory)))
+    if "postgresql" in groups and pg is not None:
+        # create_all/drop_all gets a database of its own: it drops the schema the
+        # rollback-based harnesses rely on.
+        for harness in suites.database_suites(pg.url):
+            uri = pg.ddl_url if harness == "create_drop_all" else pg.url
+            factory = suites.database_suites(uri)[harness]
+            benches.append(
+                Bench("postgresql", harness, tests["postgresql"], _in_process(factory),
+                      check=_no_rows_left(uri))
+            )  # fmt: skip
+    if "live" in groups:
+        for harness, factory in suites.live_server_suites().items():
+            benches.append(Bench("live", harness, tests["live"], _in_process(factory), mute=True))
+    if "skip" in groups:
+        for harness, factory in suites.skip_suites().items():
+            benches.append(Bench("skip", harness, tests["skip"], _in_process(factory)))
+    return benches
+
+
+def warm_up(bench: Bench) -> None:
+    """Run a few of ``bench``'s tests untimed; a failure marks the bench as failed (or
+    as not available yet, when its harness raises :exc:`NotImplementedError`)."""
+    try:
+        _run_once(bench, min(bench.tests, 3))
+    except Exception as e:
+        bench.error = _describe(e)
+        bench.unavailable = "NotImplementedError" in bench.error
+
+
+def run_rounds(benches: list[Bench], runs: int, log: t.TextIO) -> None:
+    """Time ``runs`` rounds of every bench, appending seconds per test to its
+    :attr:`Bench.times`; a bench that fails stops there with :attr:`Bench.error` set.
+
+    :param log: where to print a line per round.
+    """
+    by_group: dict[str, list[Bench]] = {}
+    for bench in benches:
+        by_group.setdefault(bench.group, []).append(bench)
+    for r in range(runs):
+        started = time.perf_counter()
+        for group in by_group.values():
+            # Each run of a group is interleaved slice by slice (A B C A B C ...), so
+            # that a burst of load from elsewhere on the machine falls on every
+            # harness alike; the order is rotated each round so none always leads.
+            shift = r % len(group)
+            order = group[shift:] + group[:shift]
+            seconds = dict.fromkeys(map(id, order), 0.0)
+            for size in _chunks(group[0].tests):
+                for bench in order:
+                    if bench.error is not None:
+                        continue
+                    try:
+                        seconds[id(bench)] += _run_once(bench, size)
+                    except Exception as e:
+                        bench.error = _describe(e)
+            for bench in order:
+                if bench.error is None:
+                    bench.times.append(seconds[id(bench)] / bench.tests)
+        print(f"  round {r + 1}/{runs} took {time.perf_counter() - started:.1f} s",
+              file=log, flush=True)  # fmt: skip
+
+
+def measure_memory(harnesses: t.Iterable[str], n: int) -> dict[str, dict[str, t.Any]]:
+    """Run ``n`` one-request tests under each harness in a fresh process
+    (:mod:`benchmarks.memory`) and return what each reported, or ``{"error": ...}``."""
+    results: dict[str, dict[str, t.Any]] = {}
+    for harness in harnesses:
+        completed = subprocess.run(
+            [sys.executable, "-m", "benchmarks.memory", harness, str(n)],
+            cwd=HERE.parent, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        try:
+            results[harness] = json.loads(completed.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            results[harness] = {"error": completed.stderr.strip() or "no output"}
+    return results
+
+
+def _in_process(factory: suites.SuiteFactory) -> Callable[[int], float]:
+    """A bench's ``run`` for a unittest suite run in this process."""
+
+    def run(n: int) -> float:
+        suite = factory(n)
+        result = unittest.TestResult()
+        gc.collect()
+        start = time.perf_counter()
+        suite.run(result)
+        seconds = time.perf_counter() - start
+        problems = result.errors + result.failures + result.unexpectedSuccesses
+        if problems:
+            first = problems[0]
+            raise BenchmarkError(first[1] if isinstance(first, tuple) else repr(first))
+        ran = result.testsRun - len(result.skipped)
+        if ran != n and len(result.skipped) != n:
+            raise BenchmarkError(f"expected {n} tests to run, {ran} ran")
+        return seconds
+
+    return run
+
+
+def _pytest_flask(n: int) -> float:
+    """Run the pytest-flask suite in a child process; time its test loop only."""
+    with tempfile.TemporaryDirectory() as tmp:
+        timer = Path(tmp, "timer.json")
+        env = {
+            **os.environ,
+            "BENCH_TESTS": str(n),
+            "BENCH_TIMER_FILE": str(timer),
+            # Only the plugins the suite needs, so other installed plugins add nothing.
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        }
+        suite = HERE / "pytest_flask_suite"
+        completed = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-c", str(suite / "pytest.ini"),
+             "--rootdir", str(suite), "-p", "benchmarks.pytest_timer",
+             "-p", "pytest_flask.plugin", str(suite)],
+            cwd=HERE.parent, env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if completed.returncode != 0 or not timer.exists():
+            raise BenchmarkError(f"pytest exited {completed.returncode}:\n{completed.stdout}")
+        data = json.loads(timer.read_text(encoding="utf-8"))
+        if data["tests"] != n or data["failed"]:
+            raise BenchmarkError(f"pytest-flask suite: {data}")
+        return float(data["seconds"])
+
+
+@contextlib.contextmanager
+def _muted() -> Iterator[None]:
+    """Send file descriptors 1 and 2 to /dev/null: Flask-Testing's server process
+    prints its banner and request log there."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
+
+
+def _no_rows_left(uri: str) -> Callable[[], str | None]:
+    """A bench's ``check``: the database at ``uri`` holds no row after a run."""
+
+    def check() -> str | None:
+        rows = suites.count_rows(uri)
+        return f"{rows} rows left in the database after the suite" if rows else None
+
+    return check
+
+
+def _run_once(bench: Bench, n: int) -> float:
+    """Run ``n`` of ``bench``'s tests and its check; return the seconds they took."""
+    with _muted() if bench.mute else contextlib.nullcontext():
+        seconds = bench.run(n)
+    if bench.check is not None:
+        problem = bench.check()
+        if problem:
+            raise BenchmarkError(problem)
+    return seconds
+
+
+def _describe(e: BaseException) -> str:
+    """What a failed run reports: the suite's own traceback, or the exception's line."""
+    if isinstance(e, BenchmarkError):
+        return str(e).strip()
+    return "".join(traceback.format_exception_only(type(e), e)).strip()
+
+
+def _chunks(tests: int) -> list[int]:
+    """Split a run of ``tests`` into about :data:`CHUNKS` slices of whole classes."""
+    size = max(suites.TESTS_PER_CLASS, tests // CHUNKS // suites.TESTS_PER_CLASS
+               * suites.TESTS_PER_CLASS)  # fmt: skip
+    sizes = [size] * (tests // size)
+    if tests % size:
+        sizes.append(tests % size)
+    return sizes
