@@ -32,6 +32,11 @@ from .isolation import DatabaseIsolation
 from .isolation import IsolationError
 from .isolation import database_isolation
 from .live_server import LiveServerTestCase
+from .servers import ServerError
+from .servers import TemporaryServer
+from .servers import shared_server
+from .servers import temporary_mariadb
+from .servers import temporary_postgresql
 from .twill import Twill
 from .twill import TwillTestCase
 
@@ -61,6 +66,8 @@ __all__ = [
     "LiveServerTestCase",
     "NotATestDatabaseError",
     "RenderedTemplate",
+    "ServerError",
+    "TemporaryServer",
     "TestCase",
     "Twill",
     "TwillTestCase",
@@ -72,5 +79,8 @@ __all__ = [
     "isolated_client_class",
     "record_flashed_messages",
     "record_templates",
+    "shared_server",
     "silence_templates",
+    "temporary_mariadb",
+    "temporary_postgresql",
 ]

@@ -135,6 +135,11 @@ def database_for_tests(url: str | URL, *, keep: bool | None = None) -> str:
 
         SQLALCHEMY_DATABASE_URI = database_for_tests("postgresql+psycopg://localhost/shop")
 
+    With the environment variable ``FLASK_TESTCASE_THROWAWAY_SERVERS=1``, a PostgreSQL
+    or MySQL/MariaDB URL is moved to the run's throwaway server of its kind (see
+    :func:`~flask_testcase.shared_server`) before anything else: the same code then
+    runs on a server started for the run, and the one the URL names is not contacted.
+
     :param url: the URL of the database the application normally uses. Only its
         server, credentials and name are used; that database is never touched.
     :param keep: keep the database after the run and reuse it (with its tables and
@@ -144,6 +149,10 @@ def database_for_tests(url: str | URL, *, keep: bool | None = None) -> str:
         or a URL without a database name.
     """
     source = _url(url)
+    from . import servers
+
+    if servers.throwaway_requested():
+        source = servers.on_shared_server(source)
     if keep is None:
         keep = _keep_default()
     backend = source.get_backend_name()
@@ -172,6 +181,9 @@ def database_for_tests(url: str | URL, *, keep: bool | None = None) -> str:
             f"database_for_tests() supports PostgreSQL, MySQL/MariaDB and SQLite, got"
             f" {backend!r} ({source.render_as_string()!r})"
         )
+    if servers.serves(target):
+        # The throwaway server and everything on it goes away with the run.
+        keep = True
     key = target.render_as_string(hide_password=False)
     with _lock:
         if key not in _made:

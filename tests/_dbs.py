@@ -7,7 +7,9 @@ with the reason, except under ``CI=true``, where a skipped database test would h
 broken setup: there it fails.
 
 Override the servers with ``FTC_POSTGRESQL_URL`` / ``FTC_MYSQL_URL`` (a URL naming any
-database; only its server and credentials are used).
+database; only its server and credentials are used). When the default server does not
+answer and its binaries are installed, a throwaway server started for the run takes its
+place (``FTC_THROWAWAY=1`` asks for throwaway servers even when the services answer).
 """
 
 from __future__ import annotations
@@ -19,8 +21,49 @@ import typing as t
 
 import pytest
 
-POSTGRESQL = os.environ.get("FTC_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-MYSQL = os.environ.get("FTC_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+
+def _throwaway(kind: str, default: str) -> str:
+    """The URL of a throwaway server for the run (TCP on 127.0.0.1, so that the URL
+    takes another database name by its last ``/``), or ``default`` when the service
+    answers or the binaries are missing (``require`` then says why)."""
+    import atexit
+    import contextlib
+
+    from flask_testcase import ServerError
+    from flask_testcase import servers
+
+    forced = os.environ.get("FTC_THROWAWAY") == "1"
+    if not forced and _answers(default):
+        return default
+    start = servers.temporary_postgresql if kind == "postgresql" else servers.temporary_mariadb
+    try:
+        server = contextlib.ExitStack()
+        url = server.enter_context(start(port=0)).url
+    except ServerError:
+        if forced:
+            raise
+        return default
+    atexit.register(server.close)
+    return url
+
+
+def _answers(url: str) -> bool:
+    import socket
+
+    import sqlalchemy as sa
+
+    u = sa.engine.make_url(url)
+    with socket.socket() as s:
+        s.settimeout(3)
+        return s.connect_ex((u.host or "127.0.0.1", u.port or 0)) == 0
+
+
+POSTGRESQL = os.environ.get("FTC_POSTGRESQL_URL") or _throwaway(
+    "postgresql", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+MYSQL = os.environ.get("FTC_MYSQL_URL") or _throwaway(
+    "mariadb", "mysql+pymysql://root@127.0.0.1:3306/test"
+)
 
 #: A directory for SQLite files, under the temporary directory (which marks a SQLite
 #: file as a test database) and shared by the run, so that file databases, like server
