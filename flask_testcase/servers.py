@@ -82,6 +82,10 @@ _SHM_MIN_FREE = 1 << 30
 # macOS), terminating NUL included.
 _SOCKET_PATH_MAX = 103
 _PR_SET_PDEATHSIG = 1
+# Windows has neither signal: importing the package must still work there (starting a
+# server raises ServerError instead).
+_SIGKILL: int = getattr(signal, "SIGKILL", 9)
+_SIGQUIT: int = getattr(signal, "SIGQUIT", 3)
 
 
 class ServerError(RuntimeError):
@@ -129,7 +133,7 @@ class TemporaryServer:
         self.cached = False
         self._process: subprocess.Popen[bytes] | None = None
         self._lock_fd: int | None = None
-        self._stop_signal: int = signal.SIGKILL
+        self._stop_signal = _SIGKILL
         self._owner = os.getpid()
 
     def __repr__(self) -> str:
@@ -528,7 +532,7 @@ def _kill_leftover_server(directory: Path) -> None:
         cmdline = ps.stdout
     if str(directory) in cmdline:
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, _SIGKILL)
 
 
 # -- processes ----------------------------------------------------------------------
@@ -678,7 +682,7 @@ class _PostgreSQL(_Kind):
     name = "postgresql"
     # Immediate shutdown: the postmaster ends its backends and removes its shared
     # memory; nothing is flushed.
-    stop_signal = signal.SIGQUIT
+    stop_signal = _SIGQUIT
     default_driver = "psycopg"
 
     def find(self, bindir: str | os.PathLike[str] | None) -> _Binaries:
@@ -743,7 +747,7 @@ class _PostgreSQL(_Kind):
 class _MariaDB(_Kind):
     name = "mariadb"
     # The data is thrown away: no clean InnoDB shutdown to wait for.
-    stop_signal = signal.SIGKILL
+    stop_signal = _SIGKILL
     default_driver = "pymysql"
     # The same at initialisation and at start, so the cached files fit the server.
     common = (
@@ -765,7 +769,7 @@ class _MariaDB(_Kind):
                 f"--tmpdir={work}", *self._user(), *self.common]  # fmt: skip
         # The script finds the server from its base directory (prefix of the binary).
         argv.append(f"--basedir={binaries.server.parent.parent}")
-        _run(argv, run_as, work, signal.SIGKILL, "initialising the MariaDB data directory")
+        _run(argv, run_as, work, _SIGKILL, "initialising the MariaDB data directory")
 
     def command(self, binaries: _Binaries, server: TemporaryServer, run_as: _RunAs | None,
                 settings: Mapping[str, str]) -> list[str]:  # fmt: skip
@@ -1004,7 +1008,7 @@ def _launch(kind: _Kind, binaries: _Binaries, server: TemporaryServer, run_as: _
         status = server._process.poll()
         if status is not None or time.monotonic() > deadline:
             process, server._process = server._process, None
-            _end(process, signal.SIGKILL)
+            _end(process, _SIGKILL)
             why = f"exited with status {status}" if status is not None else (
                 f"did not accept connections within {timeout:g} s"
             )

@@ -567,3 +567,41 @@ def test_the_example_suite_runs_on_a_throwaway_postgresql_with_the_documented_co
     skipped = expected_skips()
     counts = f"{EXPECTED_TESTS - skipped} passed" + (f", {skipped} skipped" if skipped else "")
     assert re.search(rf"=+ {counts} in ", output.strip().splitlines()[-1]), output
+
+
+def test_the_package_imports_where_signals_are_missing() -> None:
+    # Windows has no SIGKILL or SIGQUIT; only starting a server may fail there.
+    code = "import signal; del signal.SIGKILL, signal.SIGQUIT; import flask_testcase"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.postgresql
+def test_repr_and_log_tail(base: Path) -> None:
+    need("postgresql")
+    with temporary_postgresql() as server:
+        assert repr(server) == f"<TemporaryServer postgresql {server.version} running {server.url}>"
+        assert "database system is ready to accept connections" in server.log_tail()
+        assert len(server.log_tail(1).splitlines()) == 1
+    assert repr(server) == f"<TemporaryServer postgresql {server.version} stopped {server.url}>"
+    assert server.log_tail() == ""
+
+
+@pytest.mark.postgresql
+@pytest.mark.mysql
+def test_the_benchmark_command_prints_its_table(base: Path) -> None:
+    # A run, not a measurement: the figures are not checked, only that they come.
+    need("postgresql")
+    need("mariadb")
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.servers", "--runs", "1"], cwd=ROOT,
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert re.fullmatch(r"\d+ cores, load average .+; times in seconds \(target\)", lines[0])
+    assert lines[1].split() == ["server", "cold", "start", "cached", "start", "stop"]
+    row = r"{} +[\d.]+ \({}\) +[\d.]+ \({}\) +[\d.]+ \(0\.1\)"
+    assert re.fullmatch(row.format(r"postgresql [\d.]+", "1.0", "0.5"), lines[2]), lines[2]
+    assert re.fullmatch(row.format(r"mariadb [\d.]+", "1.3", "0.6"), lines[3]), lines[3]
