@@ -107,7 +107,7 @@ class TemporaryServer:
     #: ``"postgresql"`` or ``"mariadb"``.
     kind: str
     #: SQLAlchemy URL (a string) of the test database made on the server, e.g.
-    #: ``postgresql+psycopg://postgres@/test?host=/dev/shm/flask-testcase-postgresql-x1``.
+    #: ``postgresql+psycopg://postgres@/test?host=%2Fdev%2Fshm%2Fflask-testcase-postgresql-x1``.
     url: str
     #: The server's version, e.g. ``"15.20"``.
     version: str
