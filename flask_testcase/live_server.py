@@ -117,10 +117,14 @@ class _Server(ThreadedWSGIServer):
         super().__init__(*args, **kwargs)
 
     def track(self, connection: socket.socket) -> None:
+        thread = threading.current_thread()
+        # socketserver's default name differs between Python versions and says
+        # nothing; this one names the server in "still running: ..." messages.
+        thread.name = f"flask_testcase live server port {self.server_address[1]} request handler"
         with self._tracking_lock:
             self._open_connections.add(connection)
             self._handler_threads = {th for th in self._handler_threads if th.is_alive()}
-            self._handler_threads.add(threading.current_thread())
+            self._handler_threads.add(thread)
 
     def untrack(self, connection: socket.socket) -> None:
         with self._tracking_lock:
