@@ -7,6 +7,7 @@ examples, so that a renamed API or a changed command cannot leave them stale.
 
 from __future__ import annotations
 
+import importlib
 import re
 import shlex
 import sys
@@ -115,6 +116,14 @@ class TestApiReference:
             "docs/api.rst documents names that are not in flask_testcase.__all__: "
             f"{', '.join(extra)}; export them or remove their entries"
         )
+
+    def test_the_public_names_of_each_module_are_exported_by_the_package(self) -> None:
+        # The modules __init__ re-exports from; the optional ones (sqlalchemy) stay out
+        # so that importing the package does not import their dependencies.
+        for module in ("capture", "case", "databases", "live_server", "twill"):
+            names = importlib.import_module(f"flask_testcase.{module}").__all__
+            missing = sorted(set(names) - set(flask_testcase.__all__))
+            assert not missing, f"flask_testcase.{module} exports {missing} but the package not"
 
 
 class TestReadme:

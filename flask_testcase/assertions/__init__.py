@@ -21,12 +21,11 @@ from __future__ import annotations
 
 from ._content import ContentAssertions
 from ._json import JSONAssertions
-from ._responses import REDIRECT_CODES
 from ._responses import ResponseAssertions
 from ._templates import ContextVariableDoesNotExist
 from ._templates import TemplateAssertions
 
-__all__ = ["REDIRECT_CODES", "AssertionsMixin", "ContextVariableDoesNotExist"]
+__all__ = ["AssertionsMixin", "ContextVariableDoesNotExist"]
 
 __unittest = True
 
