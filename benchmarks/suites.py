@@ -84,7 +84,8 @@ def one_request(self: t.Any) -> None:
 def post_and_read_back(self: t.Any) -> None:
     name = f"{self.kind} {self._testMethodName}"
     response = self.client.post(f"/{self.kind}/", data={"name": name})
-    self.assertEqual(response.status_code, 302)
+    # Flask's redirect() answers 302 up to 3.1 and 303 from 3.2.
+    self.assertIn(response.status_code, (302, 303))
     response = self.client.get(response.location)
     self.assertEqual(response.status_code, 200)
     self.assertIn(name.encode(), response.data)

@@ -25,6 +25,7 @@ if t.TYPE_CHECKING:
 
     from flask.ctx import RequestContext
     from flask.testing import FlaskCliRunner
+    from werkzeug.local import LocalProxy
 
     from .capture import FlashedMessage
     from .capture import RenderedTemplate
@@ -189,7 +190,7 @@ class TestCase(DatabaseMixin, AssertionsMixin, FlaskTestingAliases, unittest.Tes
 
         ctx: RequestContext = app.test_request_context()
         ctx.push()
-        self.addCleanup(_pop_test_context, ctx)
+        self.addCleanup(_pop_test_context, ctx, _active_contexts())
         self._setup_fixtures()
 
     def _forget_fixtures(self) -> None:
@@ -230,17 +231,37 @@ def _clean_up_after_interrupt(case: TestCase) -> None:
             isolation.end_all()
 
 
-def _pop_test_context(ctx: RequestContext) -> None:
-    try:
-        ctx.pop()
-    except AssertionError as e:
-        # Flask refuses to pop a context from under one pushed later. Report it as
-        # an error in the test (not a failed check) and say how to fix it.
+def _active_contexts() -> tuple[object, object] | None:
+    """The active app context and request (or ``None``), through Flask's public proxies.
+
+    Flask 3.2 merged the request context into the app context; before, a request
+    context pushed for the same app reuses the app context. Together the two
+    objects tell whether the context on top is the one the test case pushed.
+    """
+    if not flask.has_app_context():
+        return None
+    app_ctx = t.cast("LocalProxy[object]", flask.globals.app_ctx)._get_current_object()
+    if not flask.has_request_context():
+        return app_ctx, None
+    return app_ctx, t.cast("LocalProxy[object]", flask.request)._get_current_object()
+
+
+def _pop_test_context(ctx: RequestContext, pushed: tuple[object, object] | None) -> None:
+    active = _active_contexts()
+    # Flask refuses to pop a context from under one pushed later, with an error that
+    # differs between versions (AssertionError up to 3.1, RuntimeError from 3.2) and
+    # names neither the cause nor the fix. Report it before Flask would, as an error
+    # in the test (not a failed check). With no context at all, Flask's own error
+    # says what happened.
+    if active is not None and (
+        pushed is None or any(a is not b for a, b in zip(active, pushed))
+    ):
         raise RuntimeError(
             "The test left an application or request context pushed on top of the"
             " test's own context. Pop every context the test pushes, or use"
             " 'with app.app_context():'."
-        ) from e
+        )
+    ctx.pop()
 
 
 def _restore_config(app: flask.Flask, config: dict[str, t.Any]) -> None:

@@ -7,6 +7,7 @@ from apps import PAGE_HTML
 from apps import Case
 from apps import in_case
 from apps import run_case
+from apps import status_line
 
 NOT_FOUND_BYE = "Couldn't find 'bye' in the response. Response content:\nhello world, hello"
 PAGE_NORMALISED = (
@@ -62,7 +63,7 @@ class TestAssertContains:
         response = self.client.get("/status/404")
         self.assertContains(response, "status 404", status_code=404)
         with self.fails(
-            "Couldn't retrieve content: response status was 404 NOT FOUND (expected 200)"
+            f"Couldn't retrieve content: response status was {status_line(404)} (expected 200)"
         ):
             self.assertContains(response, "status 404")
 
@@ -169,7 +170,7 @@ class TestAssertNotContains:
     @in_case()
     def test_the_status_must_be_status_code(self: Case) -> None:
         with self.fails(
-            "Couldn't retrieve content: response status was 404 NOT FOUND (expected 200)"
+            f"Couldn't retrieve content: response status was {status_line(404)} (expected 200)"
         ):
             self.assertNotContains(self.client.get("/status/404"), "hello")
 

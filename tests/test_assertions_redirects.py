@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from apps import Case
 from apps import in_case
+from apps import status_line
 from flask import url_for
 
 ANY_REDIRECT = "301 or 302 or 303 or 305 or 307 or 308"
@@ -111,7 +112,7 @@ class TestStatusCodes:
         with self.fails(NOT_A_REDIRECT):
             self.assertRedirects(self.client.get("/text"), "/")
         with self.fails(
-            f"Response is not a redirect: HTTP status 304 NOT MODIFIED (expected {ANY_REDIRECT})"
+            f"Response is not a redirect: HTTP status {status_line(304)} (expected {ANY_REDIRECT})"
         ):
             self.assertRedirects(self.client.get("/status/304"), "/")
 
@@ -119,7 +120,7 @@ class TestStatusCodes:
     def test_status_code_requires_that_exact_redirect(self: Case) -> None:
         self.assertRedirects(self.client.get("/redirect/308?to=/login"), "/login", status_code=308)
         self.assertRedirects(self.client.get("/redirect/305?to=/login"), "/login", status_code=305)
-        with self.fails("Redirect status was 302 FOUND, expected 301"):
+        with self.fails(f"Redirect status was {status_line(302)}, expected 301"):
             self.assertRedirects(self.client.get("/to-index"), "/", status_code=301)
 
     @in_case()
@@ -165,13 +166,13 @@ class TestFollowedResponses:
     def test_status_code_applies_to_the_first_redirect_of_a_chain(self: Case) -> None:
         response = self.client.get("/chain", follow_redirects=True)
         self.assertRedirects(response, "/", status_code=301)
-        with self.fails("Redirect status was 301 MOVED PERMANENTLY, expected 302"):
+        with self.fails(f"Redirect status was {status_line(301)}, expected 302"):
             self.assertRedirects(response, "/", status_code=302)
 
     @in_case()
     def test_the_final_response_must_be_200_by_default(self: Case) -> None:
         response = self.client.get("/to-missing", follow_redirects=True)
-        with self.fails("Redirect target '/status/404' answered 404 NOT FOUND, expected 200"):
+        with self.fails(f"Redirect target '/status/404' answered {status_line(404)}, expected 200"):
             self.assertRedirects(response, "/status/404")
         self.assertRedirects(response, "/status/404", target_status_code=404)
 
@@ -189,7 +190,7 @@ class TestTargetStatusCode:
 
     @in_case()
     def test_fails_with_what_the_target_answered(self: Case) -> None:
-        with self.fails("Redirect target '/status/404' answered 404 NOT FOUND, expected 200"):
+        with self.fails(f"Redirect target '/status/404' answered {status_line(404)}, expected 200"):
             self.assertRedirects(
                 self.client.get("/to-missing"), "/status/404", target_status_code=200
             )
@@ -223,16 +224,16 @@ class TestMessages:
             self.assertRedirects(self.client.get("/to-index"), "/login", msg="after login")
         with self.fails(NOT_A_REDIRECT + " : note"):
             self.assertRedirects(self.client.get("/text"), "/", msg="note")
-        with self.fails("Redirect status was 302 FOUND, expected 301 : note"):
+        with self.fails(f"Redirect status was {status_line(302)}, expected 301 : note"):
             self.assertRedirects(self.client.get("/to-index"), "/", msg="note", status_code=301)
         with self.fails(
-            "Redirect target '/status/404' answered 404 NOT FOUND, expected 200 : note"
+            f"Redirect target '/status/404' answered {status_line(404)}, expected 200 : note"
         ):
             self.assertRedirects(
                 self.client.get("/to-missing"), "/status/404", msg="note", target_status_code=200
             )
         with self.fails(
-            "Redirect target '/status/404' answered 404 NOT FOUND, expected 200 : note"
+            f"Redirect target '/status/404' answered {status_line(404)}, expected 200 : note"
         ):
             self.assertRedirects(
                 self.client.get("/to-missing", follow_redirects=True), "/status/404", msg="note"

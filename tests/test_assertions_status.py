@@ -11,6 +11,7 @@ from apps import failure_traceback
 from apps import in_case
 from apps import last_line_of_failure
 from apps import run_case
+from apps import status_line
 
 from flask_testcase import TestCase
 
@@ -23,7 +24,7 @@ SHORTCUTS = (
 #: Flask-Testing 0.8.1's snake_case names for its status assertions.
 SNAKE_SHORTCUTS = (200, 400, 401, 403, 404, 405, 500)
 
-NOT_FOUND = "HTTP Status 200 expected but got 404 NOT FOUND\nResponse body:\nstatus 404"
+NOT_FOUND = f"HTTP Status 200 expected but got {status_line(404)}\nResponse body:\nstatus 404"
 
 
 class TestAssertStatus:
@@ -46,14 +47,15 @@ class TestAssertStatus:
     def test_failure_shows_the_location_of_a_redirect(self: Case) -> None:
         response = self.client.get("/redirect/302?to=/login")
         with self.fails(
-            "HTTP Status 200 expected but got 302 FOUND (Location: /login)\nResponse body:\n"
+            f"HTTP Status 200 expected but got {status_line(302)} (Location: /login)\n"
+            "Response body:\n"
             + response.get_data(as_text=True).strip()
         ):
             self.assertStatus(response, 200)
 
     @in_case()
     def test_failure_without_a_body_has_no_body_section(self: Case) -> None:
-        with self.fails("HTTP Status 200 expected but got 204 NO CONTENT"):
+        with self.fails(f"HTTP Status 200 expected but got {status_line(204)}"):
             self.assertStatus(self.client.get("/status/204"), 200)
 
     @in_case()
@@ -63,7 +65,7 @@ class TestAssertStatus:
             return "x" * 600, 500
 
         with self.fails(
-            "HTTP Status 200 expected but got 500 INTERNAL SERVER ERROR\nResponse body:\n"
+            f"HTTP Status 200 expected but got {status_line(500)}\nResponse body:\n"
             + "x" * 500
             + "... (100 more characters)"
         ):
@@ -160,7 +162,7 @@ class TestShortcuts:
     def test_each_shortcut_fails_with_the_actual_status(self: Case) -> None:
         response = self.client.get("/status/418")
         for code in SHORTCUTS:
-            expected = f"HTTP Status {code} expected but got 418 I'M A TEAPOT"
+            expected = f"HTTP Status {code} expected but got {status_line(418)}"
             with self.subTest(code=code), self.fails(f"{expected}\nResponse body:\nstatus 418"):
                 getattr(self, f"assert{code}")(response)
 
@@ -169,7 +171,8 @@ class TestShortcuts:
         response = self.client.get("/status/418")
         for code in SHORTCUTS:
             standard = (
-                f"HTTP Status {code} expected but got 418 I'M A TEAPOT\nResponse body:\nstatus 418"
+                f"HTTP Status {code} expected but got {status_line(418)}\n"
+                "Response body:\nstatus 418"
             )
             shortcut = getattr(self, f"assert{code}")
             with self.subTest(code=code):
@@ -232,12 +235,12 @@ class TestSnakeCaseAliases:
             with self.subTest(code=code):
                 alias(self.client.get(f"/status/{code}"))
                 with self.fails(
-                    f"HTTP Status {code} expected but got 418 I'M A TEAPOT\n"
+                    f"HTTP Status {code} expected but got {status_line(418)}\n"
                     "Response body:\nstatus 418 : note"
                 ):
                     alias(teapot, "note")
                 with self.fails(
-                    f"HTTP Status {code} expected but got 418 I'M A TEAPOT\n"
+                    f"HTTP Status {code} expected but got {status_line(418)}\n"
                     "Response body:\nstatus 418 : note"
                 ):
                     alias(teapot, message="note")

@@ -330,6 +330,37 @@ class TestUndoneWhateverRaises:
         ]
 
 
+    def test_a_request_context_left_pushed_is_explained_too(self) -> None:
+        class Leaky(TestCase):
+            def create_app(self) -> flask.Flask:
+                return make_app()
+
+            def test_it(self) -> None:
+                self.app.test_request_context("/other").push()
+
+        result = run_case(Leaky)
+        assert [last_line(e) for e in result.errors] == [
+            "RuntimeError: The test left an application or request context pushed on top of"
+            " the test's own context. Pop every context the test pushes, or use"
+            " 'with app.app_context():'."
+        ]
+
+    def test_contexts_pushed_and_popped_by_the_test_are_fine(self) -> None:
+        class Tidy(TestCase):
+            def create_app(self) -> flask.Flask:
+                return make_app()
+
+            def test_it(self) -> None:
+                with self.app.app_context(), self.app.test_request_context("/other"):
+                    pass
+                ctx = self.app.test_request_context("/x")
+                ctx.push()
+                ctx.pop()
+
+        result = run_case(Tidy)
+        assert result.errors == [] and result.testsRun == 1
+
+
 class TestFreshContextPerRequest:
     def test_g_of_the_test_body_is_not_seen_by_a_request(self) -> None:
         class G(TestCase):

@@ -13,11 +13,13 @@ After changing an assertion's message, regenerate the text blocks with::
 
 from __future__ import annotations
 
+import re
 import sys
 import traceback
 import types
 import typing as t
 import unittest
+from http import HTTPStatus
 from pathlib import Path
 
 import pytest
@@ -117,7 +119,18 @@ def run_example(module: types.ModuleType, code: str) -> str | None:
     assert not problems, problems[0][1]
     if case.caught is None:
         return None
-    return "".join(traceback.format_exception_only(type(case.caught), case.caught)).rstrip("\n")
+    text = "".join(traceback.format_exception_only(type(case.caught), case.caught))
+    return as_documented(text.rstrip("\n"))
+
+
+def as_documented(text: str) -> str:
+    """``text`` with Werkzeug 3.2's status texts ("404 Not Found") in the upper case
+    of earlier versions ("404 NOT FOUND"), which the page shows; the title of an
+    error page in a response body is left as it is."""
+    for status in HTTPStatus:
+        line = f"{status.value} {status.phrase}"
+        text = re.sub(rf"(?<!<title>){re.escape(line)}", line.upper(), text)
+    return text
 
 
 BLOCKS = read_blocks(DOC.read_text(encoding="utf-8").splitlines())
