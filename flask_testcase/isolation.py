@@ -603,6 +603,9 @@ class DatabaseIsolation:
     :param owner: who asked for it, named in error messages (e.g. a test's id).
     :param opt_in: how that owner sets ``allow_any_database``, for error messages.
     :param db_label: how that owner names ``db``, for error messages.
+    :param reset_sequences: make primary keys start again after the highest one in
+        each table (from 1 in an empty table), in this isolation and in each
+        :meth:`savepoint`; see :meth:`reset_sequences`.
     :param thread_wait_timeout: how long a thread waits for the test's connection while
         another thread has a transaction open on it, in seconds.
     """
@@ -616,10 +619,12 @@ class DatabaseIsolation:
         owner: str = "database_isolation()",
         opt_in: str = "pass allow_any_database=True to database_isolation()",
         db_label: str = "db",
+        reset_sequences: bool = False,
         thread_wait_timeout: float | None = None,
     ) -> None:
         self.db = _checked_db(db, db_label)
         self.db_label = db_label
+        self.resets_sequences = reset_sequences
         self.create_schema = create_schema
         self.allow_any_database = allow_any_database
         self.owner = owner
@@ -636,6 +641,7 @@ class DatabaseIsolation:
         self._recorders: list[list[str]] = []
         self._undo = contextlib.ExitStack()
         self._ended = False
+        self._bound: dict[str | None, _Database] = {}
 
     # -- the lifecycle ---------------------------------------------------------------
 
@@ -650,6 +656,7 @@ class DatabaseIsolation:
         _internals.check_versions()
         engines = self._engines_of(app)
         databases = {key: self._database(app, key, engine) for key, engine in engines.items()}
+        self._bound = databases
         self._gate = _Gate(self._timeout)
         _unended.add(self)
         try:
@@ -660,8 +667,12 @@ class DatabaseIsolation:
                     _check_schemas(self, key, database, self.db.metadatas[key])
                 if self.create_schema:
                     _create_tables(database, self.db.metadatas[key])
+            if self.resets_sequences:
+                self._reset_mysql_counters()
             for conn in self._connections.values():
                 self._begin(conn)
+            if self.resets_sequences:
+                self._reset_postgresql_sequences()
             self._levels.append(weakref.WeakSet())
             _Router.add(self)
             self._undo.callback(_Router.remove, self)
@@ -736,8 +747,17 @@ class DatabaseIsolation:
         after the block (a test over class-level data). Joined connections handed out
         inside the block are cut off after it."""
         assert self._gate is not None, "start() first"
+        if self.resets_sequences and self._mysql_databases():
+            raise ValueError(
+                f"{self.owner}: reset_sequences cannot work on MySQL/MariaDB inside a"
+                " wider transaction (class- or module-wide data): resetting AUTO_INCREMENT"
+                " is DDL, which commits. Leave reset_sequences off there, or make the data"
+                " in each test."
+            )
         savepoints = [conn.begin_nested() for conn in self._connections.values()]
         self._levels.append(weakref.WeakSet())
+        if self.resets_sequences:
+            self._reset_postgresql_sequences()
         try:
             yield
         finally:
@@ -748,6 +768,54 @@ class DatabaseIsolation:
             for savepoint in reversed(savepoints):
                 if savepoint.is_active:
                     savepoint.rollback()
+
+    # -- primary keys --------------------------------------------------------------
+
+    def _tables(self, database: _Database) -> list[t.Any]:
+        """The tables of ``database`` whose primary key is one generated integer."""
+        from sqlalchemy import Integer
+
+        keys = [key for key, engine in self._bound.items() if engine is database]
+        return [
+            table
+            for key in keys
+            for table in self.db.metadatas[key].tables.values()
+            if len(table.primary_key.columns) == 1
+            and table.primary_key.columns[0].autoincrement in (True, "auto")
+            and isinstance(table.primary_key.columns[0].type, Integer)
+        ]
+
+    def _mysql_databases(self) -> list[_Database]:
+        return [d for d in self._connections if d.engine.dialect.name in {"mysql", "mariadb"}]
+
+    def _reset_mysql_counters(self) -> None:
+        # Outside the test's transaction (ALTER commits): InnoDB sets the counter to the
+        # highest id + 1 when asked for 1.
+        for database in self._mysql_databases():
+            conn = self._connections[database]
+            quote = conn.dialect.identifier_preparer.format_table
+            for table in self._tables(database):
+                conn.exec_driver_sql(f"ALTER TABLE {quote(table)} AUTO_INCREMENT = 1")
+            conn.commit()
+
+    def _reset_postgresql_sequences(self) -> None:
+        for database, conn in self._connections.items():
+            if conn.dialect.name != "postgresql":
+                continue
+            preparer = conn.dialect.identifier_preparer
+            parts = []
+            params: dict[str, str] = {}
+            for i, table in enumerate(self._tables(database)):
+                column = table.primary_key.columns[0]
+                params[f"t{i}"] = preparer.format_table(table)
+                params[f"c{i}"] = column.name
+                parts.append(
+                    f"setval(pg_get_serial_sequence(%(t{i})s, %(c{i})s), COALESCE((SELECT"
+                    f" MAX({preparer.quote(column.name)}) FROM {preparer.format_table(table)}),"
+                    " 0) + 1, false)"
+                )
+            if parts:
+                conn.exec_driver_sql("SELECT " + ", ".join(parts), params)
 
     # -- queries -------------------------------------------------------------------
 

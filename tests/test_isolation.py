@@ -180,3 +180,51 @@ class TestMisuse:
         other.init_app(app)
         with app.app_context(), database_isolation(other, allow_any_database=True):
             assert other.session.scalar(sa.text("SELECT 1")) == 1
+
+
+class TestResetSequences:
+    def test_ids_start_from_one_in_each_test(self, url: str) -> None:
+        from test_sqlalchemy import make_case
+        from test_sqlalchemy import problems
+        from test_sqlalchemy import run
+
+        def test_ids(self: t.Any) -> None:
+            add("a")
+            add("b")
+            self.assertEqual(db.session.scalars(sa.select(Item.id).order_by(Item.id)).all(), [1, 2])
+
+        case = make_case(url, reset_sequences=True, test_1=test_ids, test_2=test_ids)
+        assert problems(run(case)) == []
+        assert_nothing_left(url)
+
+    def test_ids_continue_after_class_data(self, url: str) -> None:
+        from test_sqlalchemy import make_case
+        from test_sqlalchemy import problems
+        from test_sqlalchemy import run
+
+        def set_up_test_data(cls: t.Any) -> None:
+            add("class data")
+
+        def test_ids(self: t.Any) -> None:
+            add("a")
+            self.assertEqual(db.session.scalars(sa.select(Item.id).order_by(Item.id)).all(), [1, 2])
+
+        case = make_case(
+            url,
+            reset_sequences=True,
+            setUpTestData=classmethod(set_up_test_data),
+            test_1=test_ids,
+            test_2=test_ids,
+        )
+        errors = problems(run(case))
+        if "mysql" in url:
+            assert len(errors) == 2
+            assert (
+                "ValueError: Inner: reset_sequences cannot work on MySQL/MariaDB inside a"
+                " wider transaction (class- or module-wide data): resetting AUTO_INCREMENT"
+                " is DDL, which commits. Leave reset_sequences off there, or make the data"
+                " in each test."
+            ) in errors[0]
+        else:
+            assert errors == []
+        assert_nothing_left(url)

@@ -1,0 +1,475 @@
+"""flask_testcase's pytest plugin, run for real with pytester: pytest-flask's fixtures
+and options, the isolated ``db``, data fixtures, ``assertNumQueries``, primary keys
+from 1, the threaded ``live_server``, and the errors for bad input.
+
+Inner runs pass ``-p no:flask``: pytest-flask is installed in the development
+environment (for the benchmarks) and the plugin refuses to run beside it.
+"""
+
+from __future__ import annotations
+
+import socket
+import textwrap
+
+import pytest
+import sqlalchemy as sa
+from _dbs import backend_params
+from _dbs import url_for
+
+APP = '''
+import pytest
+import sqlalchemy as sa
+from flask import Flask, flash, jsonify, redirect, render_template_string, request
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import Mapped, mapped_column
+
+db = SQLAlchemy()
+
+
+class Note(db.Model):
+    __tablename__ = "plugin_note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(sa.String(50))
+
+
+def create_app(url="sqlite://"):
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = "test"
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    db.init_app(app)
+
+    @app.get("/")
+    def index():
+        return render_template_string("Hello {{ name }}", name="World")
+
+    @app.get("/ping")
+    def ping():
+        return jsonify(ping="pong")
+
+    @app.post("/notes")
+    def add_note():
+        note = Note(text=request.form["text"])
+        db.session.add(note)
+        db.session.commit()
+        flash("Saved.", "success")
+        return redirect("/notes")
+
+    @app.get("/notes")
+    def notes():
+        return jsonify([n.text for n in db.session.scalars(sa.select(Note).order_by(Note.id))])
+
+    @app.get("/notes/ids")
+    def note_ids():
+        return jsonify([n.id for n in db.session.scalars(sa.select(Note).order_by(Note.id))])
+
+    @app.cli.command("hello")
+    def hello():
+        print("hello from the cli")
+
+    return app
+'''
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest("-p", "no:flask", "-p", "no:cacheprovider", *args)
+
+
+def make(pytester: pytest.Pytester, conftest: str, **tests: str) -> None:
+    pytester.makepyfile(myapp=APP)
+    pytester.makeconftest(textwrap.dedent(conftest))
+    pytester.makepyfile(**{name: textwrap.dedent(code) for name, code in tests.items()})
+
+
+SESSION_APP = """
+import pytest
+from myapp import create_app
+
+@pytest.fixture(scope="session")
+def app():
+    return create_app()
+"""
+
+
+def url_app(url: str, scope: str = "function") -> str:
+    return f"""
+import pytest
+from myapp import create_app
+
+@pytest.fixture(scope={scope!r})
+def app():
+    return create_app({url!r})
+"""
+
+
+@pytest.fixture(params=backend_params())
+def url(request: pytest.FixtureRequest) -> str:
+    return url_for(request.param, "plugin")
+
+
+def count_notes(url: str) -> int:
+    """Rows in plugin_note seen from a brand-new connection (for in-memory SQLite
+    there is nothing to see after the inner run: it ran in its own database)."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return int(conn.scalar(sa.text("SELECT count(*) FROM plugin_note")))
+    finally:
+        engine.dispose()
+
+
+class TestLeavesOtherTestsAlone:
+    def test_a_test_without_its_fixtures_runs_as_before(self, pytester: pytest.Pytester) -> None:
+        pytester.makepyfile(
+            """
+            import sqlalchemy as sa
+            CONNECT = sa.engine.Engine.connect
+
+            def test_plain():
+                assert sa.engine.Engine.connect is CONNECT
+            """
+        )
+        run(pytester).assert_outcomes(passed=1)
+
+
+class TestPytestFlaskFixtures:
+    def test_client_config_and_request_context(self, pytester: pytest.Pytester) -> None:
+        make(
+            pytester,
+            SESSION_APP,
+            test_it="""
+            import flask
+            from flask import url_for
+
+            def test_client(client):
+                assert client.get(url_for("ping")).json == {"ping": "pong"}
+                assert client.get("/ping") == 200
+                assert client.get("/nowhere") == 404
+                assert client.get("/ping") != "200"
+
+            def test_config(config, app):
+                assert config is app.config
+                config["CHANGED"] = True
+
+            def test_config_was_restored(config):
+                assert "CHANGED" not in config
+
+            def test_request_context_is_pushed(app):
+                assert flask.request.path == "/"
+                assert flask.current_app._get_current_object() is app
+
+            def test_accept_headers(accept_json, accept_jsonp, accept_any, accept_mimetype):
+                assert accept_json == [("Accept", "application/json")]
+                assert accept_jsonp == [("Accept", "application/json-p")]
+                assert accept_any in ([("Accept", "*")], [("Accept", "*/*")])
+                assert accept_mimetype in (
+                    [("Accept", "application/json")], [("Accept", "text/html")]
+                )
+            """,
+        )
+        run(pytester).assert_outcomes(passed=8)
+
+    def test_options_marker_is_undone_after_the_test(self, pytester: pytest.Pytester) -> None:
+        make(
+            pytester,
+            SESSION_APP,
+            test_it="""
+            import pytest
+
+            @pytest.mark.options(debug=False, foo=42)
+            def test_marked(app, config):
+                assert not app.debug and config["FOO"] == 42
+
+            def test_next(config):
+                assert "FOO" not in config
+            """,
+        )
+        run(pytester).assert_outcomes(passed=2)
+
+    def test_client_class(self, pytester: pytest.Pytester) -> None:
+        make(
+            pytester,
+            SESSION_APP,
+            test_it="""
+            import pytest
+
+            @pytest.mark.usefixtures("client_class")
+            class TestViews:
+                def test_ping(self):
+                    assert self.client.get("/ping").json == {"ping": "pong"}
+            """,
+        )
+        run(pytester).assert_outcomes(passed=1)
+
+    def test_a_status_mismatch_says_so(self, pytester: pytest.Pytester) -> None:
+        test = "def test_it(client):\n    assert client.get('/nowhere') == 200\n"
+        make(pytester, SESSION_APP, test_it=test)
+        result = run(pytester)
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(["*Mismatch in status code for response: 404 != 200*"])
+
+    def test_each_request_runs_in_a_fresh_context(self, pytester: pytest.Pytester) -> None:
+        make(
+            pytester,
+            SESSION_APP,
+            test_it="""
+            import flask
+
+            def test_g_does_not_leak(app, client):
+                flask.g.secret = "test body"
+
+                @app.get("/g")
+                def read_g():
+                    return str(getattr(flask.g, "secret", None))
+
+                assert client.get("/g").text == "None"
+            """,
+        )
+        run(pytester).assert_outcomes(passed=1)
+
+
+class TestMoreFixtures:
+    def test_runner_templates_and_flashes(self, pytester: pytest.Pytester) -> None:
+        make(
+            pytester,
+            url_app("sqlite://"),
+            test_it="""
+            def test_runner(runner):
+                assert runner.invoke(args=["hello"]).output == "hello from the cli\\n"
+
+            def test_records(client, templates, flashed_messages, db):
+                client.get("/")
+                client.post("/notes", data={"text": "x"})
+                assert [t.context["name"] for t in templates] == ["World"]
+                assert [(m.category, m.message) for m in flashed_messages] == [
+                    ("success", "Saved.")
+                ]
+            """,
+        )
+        run(pytester).assert_outcomes(passed=2)
+
+    def test_flask_app_in_the_ini_file_names_the_factory(self, pytester: pytest.Pytester) -> None:
+        pytester.makepyfile(myapp=APP)
+        pytester.makeini("[pytest]\nflask_app = myapp:create_app\n")
+        pytester.makepyfile(test_it="def test_it(client):\n    assert client.get('/ping') == 200\n")
+        run(pytester).assert_outcomes(passed=1)
+
+
+class TestBadInput:
+    def test_no_app_says_how_to_give_one(self, pytester: pytest.Pytester) -> None:
+        pytester.makepyfile(test_it="def test_it(client):\n    pass\n")
+        result = run(pytester)
+        result.assert_outcomes(errors=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*No Flask app: flask_testcase's fixtures need one. Define an 'app' fixture"
+                " in conftest.py that returns your app*"
+            ]
+        )
+
+    def test_an_ini_factory_that_cannot_load(self, pytester: pytest.Pytester) -> None:
+        pytester.makeini("[pytest]\nflask_app = nowhere:create_app\n")
+        pytester.makepyfile(test_it="def test_it(client):\n    pass\n")
+        result = run(pytester)
+        result.stdout.fnmatch_lines(
+            ["*flask_app = 'nowhere:create_app' in the ini file cannot be loaded*"]
+        )
+
+    def test_an_app_fixture_returning_something_else(self, pytester: pytest.Pytester) -> None:
+        pytester.makeconftest("import pytest\n\n@pytest.fixture\ndef app():\n    pass\n")
+        pytester.makepyfile(test_it="def test_it(client):\n    pass\n")
+        result = run(pytester)
+        result.assert_outcomes(errors=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*TypeError: the 'app' fixture must return a flask.Flask instance, got None"
+                " (NoneType). Did the fixture forget to return it?"
+            ]
+        )
+
+    def test_db_without_flask_sqlalchemy(self, pytester: pytest.Pytester) -> None:
+        pytester.makeconftest(
+            "import pytest, flask\n\n@pytest.fixture\ndef app():\n    return flask.Flask('bare')\n"
+        )
+        pytester.makepyfile(test_it="def test_it(db):\n    pass\n")
+        result = run(pytester)
+        result.assert_outcomes(errors=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*'db' needs the app's Flask-SQLAlchemy, and the app 'bare' has none: call"
+                " db.init_app(app) in your app factory, or define your own 'db' fixture.*"
+            ]
+        )
+
+    def test_pytest_flask_beside_it_is_refused_with_the_way_out(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        pytest.importorskip("pytest_flask")
+        pytester.makepyfile(test_it="def test_it():\n    pass\n")
+        result = pytester.runpytest("-p", "no:cacheprovider")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(
+            [
+                "*flask_testcase's pytest plugin and pytest-flask are both active, and both"
+                " define the fixtures client, config, live_server and the options marker."
+                " flask_testcase replaces pytest-flask: uninstall it (pip uninstall"
+                " pytest-flask). To keep pytest-flask instead, run pytest with"
+                " -p no:flask_testcase."
+            ]
+        )
+
+    def test_a_taken_live_server_port(self, pytester: pytest.Pytester) -> None:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            make(pytester, SESSION_APP, test_it="def test_it(live_server):\n    pass\n")
+            result = run(
+                pytester, "--live-server-host", "127.0.0.1", "--live-server-port", str(port)
+            )
+        result.assert_outcomes(errors=1)
+        result.stdout.fnmatch_lines([f"*{port}*"])
+
+
+class TestDatabase:
+    def test_db_rolls_back_each_test(self, pytester: pytest.Pytester, url: str) -> None:
+        make(
+            pytester,
+            url_app(url, "session"),
+            test_it="""
+            import sqlalchemy as sa
+            from myapp import Note
+
+            def test_write(client, db):
+                client.post("/notes", data={"text": "via view"})
+                db.session.add(Note(text="via session"))
+                db.session.commit()
+                assert db.session.scalar(sa.select(sa.func.count(Note.id))) == 2
+
+            def test_empty_again(client, db):
+                assert client.get("/notes").json == []
+            """,
+        )
+        run(pytester).assert_outcomes(passed=2)
+        if url != "sqlite://":
+            assert count_notes(url) == 0
+
+    def test_a_users_own_db_fixture_wins(self, pytester: pytest.Pytester) -> None:
+        make(
+            pytester,
+            url_app("sqlite://") + "\n@pytest.fixture\ndef db():\n    return 'mine'\n",
+            test_it="def test_it(db):\n    assert db == 'mine'\n",
+        )
+        run(pytester).assert_outcomes(passed=1)
+
+    def test_data_fixture_is_made_once_and_each_test_undoes_its_changes(
+        self, pytester: pytest.Pytester, url: str
+    ) -> None:
+        make(
+            pytester,
+            url_app(url, "session")
+            + """
+from flask_testcase.pytest_plugin import data_fixture
+from myapp import Note
+made = []
+
+@data_fixture(scope="module")
+def notes(db):
+    made.append(1)
+    db.session.add_all([Note(text="a"), Note(text="b")])
+    db.session.commit()
+    return "made"
+""",
+            test_it="""
+            import conftest
+            from myapp import Note
+
+            def test_sees_and_deletes(client, db, notes):
+                assert client.get("/notes").json == ["a", "b"]
+                db.session.query(Note).delete()
+                db.session.commit()
+                assert client.get("/notes").json == []
+
+            def test_sees_them_again(client, notes):
+                assert client.get("/notes").json == ["a", "b"]
+                assert conftest.made == [1]
+            """,
+        )
+        run(pytester).assert_outcomes(passed=2)
+        if url != "sqlite://":
+            assert count_notes(url) == 0
+
+    def test_assert_num_queries(self, pytester: pytest.Pytester) -> None:
+        make(
+            pytester,
+            url_app("sqlite://"),
+            test_it="""
+            def test_passes(client, db, assertNumQueries):
+                with assertNumQueries(1):
+                    client.get("/notes")
+
+            def test_fails(client, db, assertNumQueries):
+                with assertNumQueries(2, msg="two reads"):
+                    client.get("/notes")
+            """,
+        )
+        result = run(pytester)
+        result.assert_outcomes(passed=1, failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*AssertionError: 1 != 2 : 1 queries executed, 2 expected",
+                "*Captured queries were:",
+                "*1. SELECT plugin_note.id, plugin_note.text *",
+                "*two reads",
+            ]
+        )
+
+    def test_reset_sequences_starts_ids_from_one(self, pytester: pytest.Pytester, url: str) -> None:
+        make(
+            pytester,
+            url_app(url, "session"),
+            test_it="""
+            import pytest
+
+            @pytest.mark.reset_sequences
+            @pytest.mark.parametrize("n", [1, 2, 3])
+            def test_ids(client, db, n):
+                client.post("/notes", data={"text": "a"})
+                client.post("/notes", data={"text": "b"})
+                assert client.get("/notes/ids").json == [1, 2]
+            """,
+        )
+        run(pytester).assert_outcomes(passed=3)
+
+
+class TestLiveServer:
+    def test_serves_each_tests_app_and_data(self, pytester: pytest.Pytester, url: str) -> None:
+        make(
+            pytester,
+            url_app(url),
+            test_it="""
+            import json
+            import urllib.request
+            from flask import url_for
+            from myapp import Note
+
+            def get(url):
+                with urllib.request.urlopen(url, timeout=10) as response:
+                    return json.loads(response.read())
+
+            def test_first(live_server, db):
+                db.session.add(Note(text="seen by the server"))
+                db.session.commit()
+                assert live_server.url().startswith("http://localhost:")
+                assert url_for("ping", _external=True) == (
+                    f"http://localhost.localdomain:{live_server.port}/ping"
+                )
+                assert get(live_server.url("/notes")) == ["seen by the server"]
+
+            def test_second(live_server, db, app):
+                assert live_server.app is app
+                assert get(live_server.url("/notes")) == []
+            """,
+        )
+        run(pytester).assert_outcomes(passed=2)
+        if url != "sqlite://":
+            assert count_notes(url) == 0
