@@ -12,6 +12,7 @@ from pathlib import Path
 import _dbs
 import pytest
 import sqlalchemy as sa
+from _commands import PYTEST
 from _dbs import MYSQL
 from _dbs import POSTGRESQL
 from _dbs import require
@@ -338,7 +339,7 @@ def test_each_xdist_worker_gets_its_own_database(tmp_path: Path) -> None:
     }
     env.pop("PYTEST_XDIST_WORKER", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-n", "2", "--dist", "loadscope",
+        [*PYTEST, "-q", "-n", "2", "--dist", "loadscope",
          "-p", "no:cacheprovider", "-p", "no:randomly", "test_xdist_module.py"],
         cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300, check=False,
     )

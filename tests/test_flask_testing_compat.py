@@ -28,6 +28,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from _commands import PYTEST
 
 import flask_testcase
 
@@ -338,7 +339,7 @@ def test_the_suite_passes_under_python_m_unittest(tmp_path: Path) -> None:
 def test_the_suite_passes_under_pytest(tmp_path: Path) -> None:
     proc = run(
         write_suite(tmp_path, our_suite()),
-        "-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider", "test_myapp.py",
+        *PYTEST[1:], "-q", "-W", "error", "-p", "no:cacheprovider", "test_myapp.py",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "14 passed" in proc.stdout

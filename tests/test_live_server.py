@@ -33,6 +33,7 @@ from pathlib import Path
 
 import flask
 import pytest
+from _commands import PYTEST
 from apps import run_case
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import String
@@ -904,7 +905,7 @@ def test_works_under_every_multiprocessing_start_method(tmp_path: Path, method: 
 @pytest.mark.parametrize("runner", ["pytest", "nose2", "pynose"])
 def test_class_cleanup_stops_the_server_under_other_runners(tmp_path: Path, runner: str) -> None:
     commands = {
-        "pytest": [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "live_module.py"],
+        "pytest": [*PYTEST, "-p", "no:cacheprovider", "live_module.py"],
         "nose2": [sys.executable, "-m", "nose2", "live_module"],
         "pynose": [str(Path(sys.executable).parent / "pynose"), "live_module.py"],
     }

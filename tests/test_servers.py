@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from _commands import PYTEST
 from _dbs import in_ci
 
 from flask_testcase import ServerError
@@ -308,7 +309,7 @@ def test_each_xdist_worker_gets_its_own_server_and_one_cache_is_built(
     env = {**os.environ, "FTC_OUT": str(out)}
     env.pop("PYTEST_XDIST_WORKER", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider",
+        [*PYTEST, "-q", "-n", "2", "-p", "no:cacheprovider",
          "test_module.py"],
         cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300, check=False,
     )  # fmt: skip

@@ -17,6 +17,7 @@ import unittest
 
 import pytest
 import sqlalchemy as sa
+from _commands import PYTEST
 from _dbs import backend_params
 from _dbs import url_for
 from flask import Flask
@@ -596,7 +597,7 @@ class TestSetUpTestData:
             )
         )
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(module)],
+            [*PYTEST, "-q", "-p", "no:cacheprovider", str(module)],
             cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import flask
 import pytest
+from _commands import PYTEST
 from apps import run_case
 from jinja2 import DictLoader
 
@@ -929,7 +930,7 @@ class TestRunners:
         assert output.rstrip().endswith("FAILED (failures=1, errors=1)"), output
 
     def test_pytest(self, tmp_path: Path) -> None:
-        command = [sys.executable, "-m", "pytest", "-s", "-p", "no:cacheprovider"]
+        command = [*PYTEST, "-s", "-p", "no:cacheprovider"]
         output = self.run(tmp_path, *command, "twill_sample.py")
         assert re.search(r"\b2 failed, 1 passed\b", output.strip().splitlines()[-1]), output
         assert "FAILED twill_sample.py::Browse::test_fails - flask_testcase.twill.Twill" in output
