@@ -232,6 +232,7 @@ def _flask_testcase_app(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     from ._requests import isolated_client_class
+    from .case import _active_contexts
     from .case import _pop_test_context
     from .case import _restore_config
 
@@ -253,7 +254,7 @@ def _flask_testcase_app(request: pytest.FixtureRequest) -> Iterator[None]:
             stack.enter_context(server._serving(app, request.node.nodeid, serialize, start))
         ctx = app.test_request_context()
         ctx.push()
-        stack.callback(_pop_test_context, ctx)
+        stack.callback(_pop_test_context, ctx, _active_contexts())
         yield
 
 
