@@ -19,6 +19,7 @@ import typing as t
 from ._requests import isolated_client_class
 from .assertions import ContextVariableDoesNotExist
 from .capture import FlashedMessage
+from .capture import RecordedResponse
 from .capture import RenderedTemplate
 from .capture import record_flashed_messages
 from .capture import record_templates
@@ -65,6 +66,7 @@ __all__ = [
     "IsolationError",
     "LiveServerTestCase",
     "NotATestDatabaseError",
+    "RecordedResponse",
     "RenderedTemplate",
     "ServerError",
     "TemporaryServer",

@@ -17,6 +17,8 @@ import typing as t
 from flask.testing import FlaskClient
 
 from ._classes import class_factory
+from .capture import RequestRecords
+from .capture import recorded_response_class
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -27,6 +29,8 @@ if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 __all__ = ["fresh_context", "isolated_client_class"]
+
+_T = t.TypeVar("_T")
 
 
 def fresh_context(app: WSGIApplication) -> WSGIApplication:
@@ -51,38 +55,69 @@ class _ResponseInContext:
         self._iter: Iterator[bytes] = iter(result)
         self._context = context
 
+    def _run(self, func: t.Callable[..., _T], *args: t.Any) -> _T:
+        return self._context.run(func, *args)
+
     def __iter__(self) -> Iterator[bytes]:
         return self
 
     def __next__(self) -> bytes:
-        return self._context.run(next, self._iter)
+        chunk: bytes = self._run(next, self._iter)
+        return chunk
 
     def close(self) -> None:
         close = getattr(self._result, "close", None)
         if close is not None:
-            self._context.run(close)
+            self._run(close)
+
+
+class _RecordedBody(_ResponseInContext):
+    """The body of a test client response: each step of its iteration runs in its
+    request's context with that request's receivers connected, so that what a
+    streamed response renders or flashes is recorded too."""
+
+    def __init__(
+        self, result: Iterable[bytes], context: contextvars.Context, records: RequestRecords
+    ) -> None:
+        super().__init__(result, context)
+        self.records = records
+
+    def _run(self, func: t.Callable[..., _T], *args: t.Any) -> _T:
+        return self.records.run(self._context, func, *args)
 
 
 class _FreshContextRequests(FlaskClient):
-    """A test client whose requests each run in a new, empty context.
+    """A test client whose requests each run in a new, empty context, and whose
+    responses carry what their request rendered, flashed and stored in the session
+    (:class:`~flask_testcase.RecordedResponse`).
 
     Werkzeug's :class:`~werkzeug.test.Client` calls its ``application`` attribute, but
     :class:`~flask.testing.FlaskClient` also uses that attribute as the Flask app (its
     config, JSON provider, sessions), so :func:`fresh_context` cannot be put there;
-    ``run_wsgi_app`` is the one method every request goes through. Contexts that a
-    ``with client:`` block preserves are pushed again into the caller's context by
+    ``run_wsgi_app`` is the one method every request goes through, each redirect that
+    ``follow_redirects`` follows included. Contexts that a ``with client:`` block
+    preserves are pushed again into the caller's context by
     :class:`~flask.testing.FlaskClient` after this returns, so they keep working.
     """
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Werkzeug made this from the app's response_class; ours adds the records.
+        self.response_wrapper = recorded_response_class(self.response_wrapper)
 
     def run_wsgi_app(
         self, environ: dict[str, t.Any], buffered: bool = False
     ) -> tuple[t.Iterable[bytes], str, t.Any]:
-        return contextvars.Context().run(super().run_wsgi_app, environ, buffered)
+        context = contextvars.Context()
+        records = RequestRecords(self.application, context)
+        body, status, headers = records.run(context, super().run_wsgi_app, environ, buffered)
+        return _RecordedBody(body, context, records), status, headers
 
 
 def isolated_client_class(base: type[FlaskClient] | None = None) -> type[FlaskClient]:
     """Return a subclass of ``base`` (default :class:`flask.testing.FlaskClient`)
-    whose requests each run in a fresh context, as :attr:`TestCase.client`'s do.
+    whose requests each run in a fresh context, as :attr:`TestCase.client`'s do, and
+    whose responses are :class:`~flask_testcase.RecordedResponse` objects.
 
     The same class is returned for the same ``base``; a class this returned is
     returned unchanged.

@@ -3,16 +3,22 @@
 Each recorder is a context manager that connects one receiver with ``sender=app`` (so
 two applications under test never see each other's events), yields the list it
 appends to, and disconnects in ``finally`` whatever happens in the block.
+
+:class:`RequestRecords` does the same for one test client request, whose records
+its :class:`RecordedResponse` carries.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import typing as t
 
 import flask
 from flask import message_flashed
+from flask import request_finished
 from flask import template_rendered
+from werkzeug.test import TestResponse
 
 from ._classes import class_factory
 
@@ -23,6 +29,7 @@ if t.TYPE_CHECKING:
 
 __all__ = [
     "FlashedMessage",
+    "RecordedResponse",
     "RenderedTemplate",
     "record_flashed_messages",
     "record_templates",
@@ -104,6 +111,7 @@ def record_flashed_messages(app: flask.Flask) -> Iterator[list[FlashedMessage]]:
 
 
 _R = t.TypeVar("_R", RenderedTemplate, FlashedMessage)
+_T = t.TypeVar("_T")
 
 
 @contextlib.contextmanager
@@ -164,3 +172,149 @@ def silence_templates(app: flask.Flask) -> Iterator[None]:
         env.template_class = original
         if env.cache is not None:
             env.cache.clear()
+
+
+# The records of the request running in the current context: set once in each
+# request's fresh context, so a receiver tells its own request's signals from those
+# of another request (a nested one, another thread's) sent with the same app.
+_REQUEST: contextvars.ContextVar[RequestRecords] = contextvars.ContextVar(
+    "flask_testcase_request_records"
+)
+
+
+class RequestRecords:
+    """What one test client request rendered, flashed and left in the session.
+
+    Its receivers are connected with ``sender=app`` only while a step of the request
+    runs (:meth:`run`): the call, each step of the body's iteration, its ``close()``.
+    Nothing stays connected between steps, so a response whose body is never read
+    leaves nothing behind.
+
+    :param app: the application the request goes to.
+    :param context: the request's own :class:`contextvars.Context`.
+    """
+
+    def __init__(self, app: flask.Flask, context: contextvars.Context) -> None:
+        self.app = app
+        self.templates: list[RenderedTemplate] = []
+        self.flashes: list[tuple[str, t.Any]] = []
+        self.session: dict[str, t.Any] | None = None
+        context.run(_REQUEST.set, self)
+        # Bound once: connect and disconnect must see the same receivers.
+        self._receivers = (
+            (template_rendered, self._on_render),
+            (message_flashed, self._on_flash),
+            (request_finished, self._on_finish),
+        )
+
+    def run(self, context: contextvars.Context, func: t.Callable[..., _T], *args: t.Any) -> _T:
+        """Call ``func(*args)`` in ``context`` with the receivers connected."""
+        connected = []
+        try:
+            for signal, receiver in self._receivers:
+                signal.connect(receiver, sender=self.app, weak=False)
+                connected.append((signal, receiver))
+            return context.run(func, *args)
+        finally:
+            for signal, receiver in connected:
+                # Without a sender, as in _recording(): blinker forgets a receiver
+                # only when it is disconnected from every sender.
+                signal.disconnect(receiver)
+
+    def _on_render(
+        self,
+        sender: flask.Flask,
+        template: jinja2.Template,
+        context: dict[str, t.Any],
+        **extra: t.Any,
+    ) -> None:
+        if _REQUEST.get(None) is self:
+            self.templates.append(RenderedTemplate(template, context))
+
+    def _on_flash(self, sender: flask.Flask, message: t.Any, category: str, **extra: t.Any) -> None:
+        if _REQUEST.get(None) is self:
+            self.flashes.append((category, message))
+
+    def _on_finish(self, sender: flask.Flask, **extra: t.Any) -> None:
+        # Sent after the session was saved to the response, in the request context.
+        if _REQUEST.get(None) is self:
+            self.session = dict(flask.session)
+
+
+class RecordedResponse(TestResponse):
+    """A response of :attr:`TestCase.client <flask_testcase.TestCase.client>` (or of
+    any client made by :func:`~flask_testcase.isolated_client_class`), carrying what
+    its request did.
+
+    The records are those of this response's own request. With
+    ``follow_redirects=True`` the response returned is the last one of the chain, so
+    they cover the last request; each response of :attr:`history` has its own. A
+    streamed body runs its code as it is read, so what it renders or flashes is
+    recorded as the body is read.
+
+    The actual class is a subclass of this one and of the app's
+    :attr:`~flask.Flask.response_class`; ``isinstance(response, RecordedResponse)``
+    holds, and ``typing.cast(RecordedResponse, response)`` tells a type checker.
+    """
+
+    _records: RequestRecords | None
+
+    def __init__(self, response: t.Iterable[bytes], *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(response, *args, **kwargs)
+        # The body the isolated client returns carries its request's records; it is
+        # replaced by a list once the body is read, so keep them now.
+        self._records = getattr(response, "records", None)
+
+    @property
+    def templates(self) -> list[RenderedTemplate]:
+        """The templates this request rendered, in order, with their contexts."""
+        return self._records.templates if self._records is not None else []
+
+    @property
+    def context(self) -> dict[str, t.Any]:
+        """The context of the one template this request rendered.
+
+        :raises AttributeError: the request rendered no template, or several; the
+            message names them (read :attr:`templates` then). ``getattr(response,
+            "context", None)`` is ``None`` in both cases.
+        """
+        templates = self.templates
+        if len(templates) == 1:
+            return templates[0].context
+        request = self.request
+        where = f"{request.method} {request.path} ({self.status})"
+        if not templates:
+            raise AttributeError(
+                f"response.context is the context of the one template the request"
+                f" rendered, but {where} rendered no template."
+            )
+        rendered = ", ".join(repr(r.name) for r in templates)
+        raise AttributeError(
+            f"response.context is the context of the one template the request rendered,"
+            f" but {where} rendered {len(templates)}: {rendered}. Read"
+            " response.templates[i].context instead."
+        )
+
+    @property
+    def flashes(self) -> list[tuple[str, t.Any]]:
+        """The messages this request flashed, in order, as ``(category, message)``
+        pairs, the order of :func:`flask.get_flashed_messages` with
+        ``with_categories=True`` (a :class:`FlashedMessage` is
+        ``(message, category)``, Flask-Testing's order)."""
+        return self._records.flashes if self._records is not None else []
+
+    @property
+    def session(self) -> dict[str, t.Any] | None:
+        """A copy of the session as this request left it (what was saved to the
+        response), as a plain :class:`dict`; empty when the app opened no session
+        (no ``SECRET_KEY``). ``None`` when the app did not finish the request (a
+        middleware answered without calling it)."""
+        return self._records.session if self._records is not None else None
+
+
+@class_factory
+def recorded_response_class(base: type[TestResponse]) -> type[RecordedResponse]:
+    """A :class:`RecordedResponse` subclass of ``base`` (``base`` itself if it is one)."""
+    if issubclass(base, RecordedResponse):
+        return base
+    return type(f"Recorded{base.__name__}", (RecordedResponse, base), {})
