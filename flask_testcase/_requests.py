@@ -83,7 +83,7 @@ class _RecordedBody(_ResponseInContext):
         self.records = records
 
     def _run(self, func: t.Callable[..., _T], *args: t.Any) -> _T:
-        return self.records.run(self._context, func, *args)
+        return self.records.run(self._context, func, *args, body=True)
 
 
 class _FreshContextRequests(FlaskClient):

@@ -201,17 +201,29 @@ class RequestRecords:
         self.session: dict[str, t.Any] | None = None
         context.run(_REQUEST.set, self)
         # Bound once: connect and disconnect must see the same receivers.
-        self._receivers = (
+        body: tuple[tuple[t.Any, t.Callable[..., None]], ...] = (
             (template_rendered, self._on_render),
             (message_flashed, self._on_flash),
-            (request_finished, self._on_finish),
         )
+        self._body_receivers = body
+        # Flask sends request_finished before it returns the response, never while
+        # the body is read: the body's steps need one connection fewer.
+        self._call_receivers = (*body, (request_finished, self._on_finish))
 
-    def run(self, context: contextvars.Context, func: t.Callable[..., _T], *args: t.Any) -> _T:
-        """Call ``func(*args)`` in ``context`` with the receivers connected."""
+    def run(
+        self,
+        context: contextvars.Context,
+        func: t.Callable[..., _T],
+        *args: t.Any,
+        body: bool = False,
+    ) -> _T:
+        """Call ``func(*args)`` in ``context`` with the receivers connected.
+
+        :param body: the step reads the response body (the call is over).
+        """
         connected = []
         try:
-            for signal, receiver in self._receivers:
+            for signal, receiver in self._body_receivers if body else self._call_receivers:
                 signal.connect(receiver, sender=self.app, weak=False)
                 connected.append((signal, receiver))
             return context.run(func, *args)
