@@ -12,6 +12,7 @@ import unittest
 import flask
 from flask.testing import FlaskClient
 
+from . import _current
 from ._compat import FlaskTestingAliases
 from ._requests import isolated_client_class
 from .assertions import AssertionsMixin
@@ -192,6 +193,16 @@ class TestCase(DatabaseMixin, AssertionsMixin, FlaskTestingAliases, unittest.Tes
         ctx.push()
         self.addCleanup(_pop_test_context, ctx, _active_contexts())
         self._setup_fixtures()
+        # Last, so that the database isolation (if any) is known: the records
+        # flask_testcase.asserts reads during this test.
+        undo = _current.push(
+            self.templates,
+            self.flashed_messages,
+            vars(self).get("_isolation"),
+            client=self.client,
+            app=app,
+        )
+        self.addCleanup(undo)
 
     def _forget_fixtures(self) -> None:
         # Runners keep finished test cases alive (pytest until the session ends, a
