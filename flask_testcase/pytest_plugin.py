@@ -29,6 +29,7 @@ import typing as t
 import flask
 import pytest
 
+from . import _current
 from ._classes import class_factory
 from .capture import record_flashed_messages
 from .capture import record_templates
@@ -255,6 +256,11 @@ def _flask_testcase_app(request: pytest.FixtureRequest) -> Iterator[None]:
         ctx = app.test_request_context()
         ctx.push()
         stack.callback(_pop_test_context, ctx, _active_contexts())
+        # The test's records, for the templates and flashed_messages fixtures and for
+        # flask_testcase.asserts; the client and db fixtures add themselves.
+        rendered = stack.enter_context(record_templates(app))
+        flashed = stack.enter_context(record_flashed_messages(app))
+        stack.callback(_current.push(rendered, flashed, isolation, app=app))
         yield
 
 
@@ -266,12 +272,30 @@ def _set_for_test(stack: contextlib.ExitStack, app: flask.Flask, name: str, valu
     setattr(app, name, value)
 
 
+def _push_more(**changes: t.Any) -> t.Callable[[], None]:
+    """Add ``changes`` (a client, an isolation) to the current test's records."""
+    records = _current.current()._replace(**changes)
+    return _current.push(
+        records.templates,
+        records.flashed_messages,
+        records.isolation,
+        client=records.client,
+        app=records.app,
+    )
+
+
 @pytest.fixture
 def client(app: flask.Flask) -> Iterator[FlaskClient]:
     """The app's test client; each request runs in a fresh context, and inside the
-    test the last request's contexts stay available (``with client:``)."""
+    test the last request's contexts stay available (``with client:``). Its responses
+    carry the records of their own request (``response.templates``, ``.context``,
+    ``.flashes``, ``.session``)."""
     with app.test_client() as test_client:
-        yield test_client
+        undo = _push_more(client=test_client)
+        try:
+            yield test_client
+        finally:
+            undo()
 
 
 @pytest.fixture
@@ -294,17 +318,15 @@ def runner(app: flask.Flask) -> FlaskCliRunner:
 
 
 @pytest.fixture
-def templates(app: flask.Flask) -> Iterator[list[RenderedTemplate]]:
+def templates(app: flask.Flask) -> list[RenderedTemplate]:
     """Every template the app renders during the test, in order."""
-    with record_templates(app) as rendered:
-        yield rendered
+    return _current.current().templates
 
 
 @pytest.fixture
-def flashed_messages(app: flask.Flask) -> Iterator[list[FlashedMessage]]:
+def flashed_messages(app: flask.Flask) -> list[FlashedMessage]:
     """Every message the app flashes during the test, in order."""
-    with record_flashed_messages(app) as flashed:
-        yield flashed
+    return _current.current().flashed_messages
 
 
 @pytest.fixture(params=["application/json", "text/html"])
@@ -395,11 +417,13 @@ def _test_isolation(
     )
     isolation.start(app)
     isolations[key] = isolation
+    undo = _push_more(isolation=isolation)
     try:
         with app.app_context():
             database.session.remove()
         yield isolation
     finally:
+        undo()
         del isolations[key]
         isolation.end()
 

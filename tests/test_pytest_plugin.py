@@ -247,6 +247,39 @@ class TestMoreFixtures:
         )
         run(pytester).assert_outcomes(passed=2)
 
+    def test_the_issues_example_asserts_and_response_records(
+        self, pytester: pytest.Pytester, url: str
+    ) -> None:
+        make(
+            pytester,
+            url_app(url, "session"),
+            test_users="""
+            from sqlalchemy import func, select
+            from flask_testcase.asserts import assertMessageFlashed
+            from flask_testcase.asserts import assertNumQueries
+            from flask_testcase.asserts import assertRedirects
+            from myapp import Note
+
+            def test_signup(client, db):
+                response = client.post("/notes", data={"text": "ada"})
+                assertRedirects(response, "/notes")
+                assert response.flashes == [("success", "Saved.")]
+                assertMessageFlashed("Saved.", "success")
+                assert db.session.scalar(select(func.count(Note.id))) == 1
+                with assertNumQueries(1):
+                    client.get("/notes")
+
+            def test_rolled_back(client, db):
+                assert db.session.scalar(select(func.count(Note.id))) == 0
+                response = client.get("/")
+                assert [t.context["name"] for t in response.templates] == ["World"]
+                assert response.context["name"] == "World"
+            """,
+        )
+        run(pytester).assert_outcomes(passed=2)
+        if url != "sqlite://":
+            assert count_notes(url) == 0
+
     def test_flask_app_in_the_ini_file_names_the_factory(self, pytester: pytest.Pytester) -> None:
         pytester.makepyfile(myapp=APP)
         pytester.makeini("[pytest]\nflask_app = myapp:create_app\n")
