@@ -606,3 +606,20 @@ def test_the_benchmark_command_prints_its_table(base: Path) -> None:
     row = r"{} +[\d.]+ \({}\) +[\d.]+ \({}\) +[\d.]+ \(0\.1\)"
     assert re.fullmatch(row.format(r"postgresql [\d.]+", "1.0", "0.5"), lines[2]), lines[2]
     assert re.fullmatch(row.format(r"mariadb [\d.]+", "1.3", "0.6"), lines[3]), lines[3]
+
+
+@pytest.mark.postgresql
+def test_the_suite_uses_a_throwaway_server_when_the_service_does_not_answer(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import _dbs
+
+    need("postgresql")
+    monkeypatch.delenv("FTC_THROWAWAY", raising=False)
+    silent = "postgresql+psycopg://postgres@127.0.0.1:1/test"  # nothing listens on port 1
+    url = sa.engine.make_url(_dbs._throwaway("postgresql", silent))
+    assert url.host == "127.0.0.1" and url.port not in {None, 1}
+    assert query(url.render_as_string(hide_password=False), "SELECT 1") == 1
+    # Without binaries the default stays, and require() then says it does not answer.
+    monkeypatch.setenv(servers.POSTGRESQL_BIN_ENV, str(tmp_path))
+    assert _dbs._throwaway("postgresql", silent) == silent
