@@ -18,6 +18,9 @@ def _alias(target: str) -> t.Callable[..., t.Any]:
         return getattr(self, target)(*args, **kwargs)
 
     method.__doc__ = f"Flask-Testing's name for :meth:`{target}`."
+    # Read by flask_testcase.asserts, which gives the plain function the target's
+    # signature.
+    method.alias_of = target  # type: ignore[attr-defined]
     return method
 
 

@@ -117,8 +117,10 @@ def _function(name: str) -> t.Callable[..., t.Any]:
 
     function.__module__ = __name__
     function.__qualname__ = name
-    # The bound method's signature: without self, defaults and annotations kept.
-    function.__signature__ = inspect.signature(method)  # type: ignore[attr-defined]
+    # The bound method's signature: without self, defaults and annotations kept; an
+    # alias (assert_200) shows its target's instead of (*args, **kwargs).
+    target = getattr(method, "alias_of", name)
+    function.__signature__ = inspect.signature(getattr(_CASE, target))  # type: ignore[attr-defined]
     del function.__wrapped__
     return function
 

@@ -71,7 +71,8 @@ class TestCase(DatabaseMixin, AssertionsMixin, FlaskTestingAliases, unittest.Tes
 
     #: The application under test, returned by :meth:`create_app`.
     app: flask.Flask
-    #: The app's test client; each request runs in a fresh context.
+    #: The app's test client; each request runs in a fresh context, and each response
+    #: is a :class:`~flask_testcase.RecordedResponse` with its own request's records.
     client: FlaskClient
     #: ``app.test_cli_runner()``, for invoking CLI commands.
     runner: FlaskCliRunner
