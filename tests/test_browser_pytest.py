@@ -21,12 +21,15 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def driver() -> t.Iterator[t.Any]:
+def driver(live_server: t.Any) -> t.Iterator[t.Any]:
     browser = start_chromium()
     try:
         yield browser
     finally:
         stop_chromium(browser)
+        # The plugin's server lasts for the session; this suite's other tests check
+        # that no live server thread outlives its tests, so stop it with the module.
+        live_server.stop()
 
 
 @pytest.fixture(params=["sqlite_memory", "postgresql"])
