@@ -1,10 +1,11 @@
-"""The example application's test suite passes under the commands the README gives.
+"""The example application's test suites pass under the commands the README gives.
 
-``examples/`` is what a user copies from, so it must stay green: these run its suite
+``examples/`` is what a user copies from, so it must stay green: these run its suites
 in a subprocess, exactly as the README says (``python -m pytest examples`` and
 ``python -m unittest discover examples`` from the repository root), and check the
 number of tests each runner ran, so that a module one runner silently fails to
-collect is caught too.
+collect is caught too. pytest runs both suites (``examples/tests``, TestCase classes,
+and ``examples/tests_pytest``, fixtures); unittest runs the first only.
 """
 
 from __future__ import annotations
@@ -22,17 +23,27 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: Every test in examples/tests; update it with the suite.
 EXPECTED_TESTS = 44
-#: The tests that drive Chromium; they skip when it is missing (fail under CI=true).
+#: Every test in examples/tests_pytest (the pytest-style suite).
+EXPECTED_PYTEST_TESTS = 42
+#: The tests of each suite that drive Chromium; they skip when it is missing (fail
+#: under CI=true).
 BROWSER_TESTS = 2
 
 
-def expected_skips() -> int:
+def expected_skips(suites: int = 1) -> int:
     try:
         import selenium  # noqa: F401
     except ImportError:
-        return BROWSER_TESTS
+        return BROWSER_TESTS * suites
     found = shutil.which("chromium") and shutil.which("chromedriver")
-    return 0 if found else BROWSER_TESTS
+    return 0 if found else BROWSER_TESTS * suites
+
+
+def pytest_counts() -> str:
+    """The end of pytest's summary line for both suites: ``N passed[, M skipped]``."""
+    total = EXPECTED_TESTS + EXPECTED_PYTEST_TESTS
+    skipped = expected_skips(suites=2)
+    return f"{total - skipped} passed" + (f", {skipped} skipped" if skipped else "")
 
 
 def run_example_suite(*command: str, env: dict[str, str] | None = None) -> str:
@@ -65,9 +76,7 @@ def test_examples_pass_under_unittest() -> None:
 def test_examples_pass_under_pytest() -> None:
     output = run_example_suite("-m", "pytest", "-p", "no:cacheprovider", "examples")
     summary = output.strip().splitlines()[-1]
-    skipped = expected_skips()
-    counts = f"{EXPECTED_TESTS - skipped} passed" + (f", {skipped} skipped" if skipped else "")
-    assert re.search(rf"=+ {counts} in ", summary), output
+    assert re.search(rf"=+ {pytest_counts()} in ", summary), output
 
 
 @pytest.mark.postgresql
@@ -90,9 +99,7 @@ def test_examples_pass_on_postgresql() -> None:
         env={"EXAMPLE_DATABASE_URL": url.render_as_string(hide_password=False)},
     )
     summary = output.strip().splitlines()[-1]
-    skipped = expected_skips()
-    counts = f"{EXPECTED_TESTS - skipped} passed" + (f", {skipped} skipped" if skipped else "")
-    assert re.search(rf"=+ {counts} in ", summary), output
+    assert re.search(rf"=+ {pytest_counts()} in ", summary), output
 
 
 @pytest.mark.parametrize("path", ["README.rst", "examples/README.rst"])
