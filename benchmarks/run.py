@@ -1,6 +1,6 @@
 """Running the suites: every suite under every harness, interleaved, in rounds.
 
-All suites run in this process (pytest-flask and the memory runs in child processes),
+All suites run in this process (the pytest suites and the memory runs in child processes),
 in rounds: each round runs every suite once, so that whatever else the machine does
 weighs on all harnesses alike. What a round measures is kept per :class:`Bench`;
 :mod:`benchmarks.stats` turns the rounds into figures.
@@ -44,6 +44,27 @@ HERE = Path(__file__).resolve().parent
 
 #: Slices each run of a group is cut into, to interleave the harnesses.
 CHUNKS = 4
+
+PYTEST_SUITES = HERE / "pytest_suites"
+_PYTEST_FLASK = ("-p", "pytest_flask.plugin")
+# Blocking pytest-flask by name as well tells our plugin it is not there to clash with.
+_FLASK_TESTCASE = ("-p", "flask_testcase.pytest_plugin", "-p", "no:flask")
+_NO_PLUGIN: tuple[str, ...] = ()
+#: One-request pytest harnesses: name -> (directory in pytest_suites, the arguments
+#: that load its plugin).
+#: The function-scoped app runs the same files under pytest-flask and under ours.
+PYTEST_REQUEST_SUITES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pytest_flask": ("function_app", _PYTEST_FLASK),
+    "flask_testcase_pytest": ("function_app", _FLASK_TESTCASE),
+    "pytest_session_by_hand": ("session_app_by_hand", _NO_PLUGIN),
+    "flask_testcase_pytest_session": ("session_app", _FLASK_TESTCASE),
+}
+#: Database pytest harnesses, the same test file with the guides' ``db`` fixture
+#: (create_all/drop_all around each test) and with the plugin's.
+PYTEST_DATABASE_SUITES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pytest_create_drop": ("db_create_drop", _NO_PLUGIN),
+    "flask_testcase_pytest_db": ("db_plugin", _FLASK_TESTCASE),
+}
 
 
 @dataclasses.dataclass
@@ -89,10 +110,14 @@ def make_benches(
     if "request" in groups:
         for harness, factory in suites.request_suites().items():
             benches.append(Bench("request", harness, tests["request"], _in_process(factory)))
-        benches.append(Bench("request", "pytest_flask", tests["request"], _pytest_flask))
+        for harness, (suite, plugin) in PYTEST_REQUEST_SUITES.items():
+            benches.append(Bench("request", harness, tests["request"], _pytest(suite, plugin)))
     if "sqlite" in groups:
         for harness, factory in suites.database_suites("sqlite://").items():
             benches.append(Bench("sqlite", harness, tests["sqlite"], _in_process(factory)))
+        for harness, (suite, plugin) in PYTEST_DATABASE_SUITES.items():
+            run = _pytest(suite, plugin, "sqlite://")
+            benches.append(Bench("sqlite", harness, tests["sqlite"], run))
     if "postgresql" in groups and pg is not None:
         # create_all/drop_all gets a database of its own: it drops the schema the
         # rollback-based harnesses rely on.
@@ -101,6 +126,12 @@ def make_benches(
             factory = suites.database_suites(uri)[harness]
             benches.append(
                 Bench("postgresql", harness, tests["postgresql"], _in_process(factory),
+                      check=_no_rows_left(uri))
+            )  # fmt: skip
+        for harness, (suite, plugin) in PYTEST_DATABASE_SUITES.items():
+            uri = pg.ddl_url if harness == "pytest_create_drop" else pg.url
+            benches.append(
+                Bench("postgresql", harness, tests["postgresql"], _pytest(suite, plugin, uri),
                       check=_no_rows_left(uri))
             )  # fmt: skip
     if "live" in groups:
@@ -193,30 +224,47 @@ def _in_process(factory: suites.SuiteFactory) -> Callable[[int], float]:
     return run
 
 
-def _pytest_flask(n: int) -> float:
-    """Run the pytest-flask suite in a child process; time its test loop only."""
-    with tempfile.TemporaryDirectory() as tmp:
-        timer = Path(tmp, "timer.json")
-        env = {
-            **os.environ,
-            "BENCH_TESTS": str(n),
-            "BENCH_TIMER_FILE": str(timer),
-            # Only the plugins the suite needs, so other installed plugins add nothing.
-            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-        }
-        suite = HERE / "pytest_flask_suite"
-        completed = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-c", str(suite / "pytest.ini"),
-             "--rootdir", str(suite), "-p", "benchmarks.pytest_timer",
-             "-p", "pytest_flask.plugin", str(suite)],
-            cwd=HERE.parent, env=env, capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if completed.returncode != 0 or not timer.exists():
-            raise BenchmarkError(f"pytest exited {completed.returncode}:\n{completed.stdout}")
-        data = json.loads(timer.read_text(encoding="utf-8"))
-        if data["tests"] != n or data["failed"]:
-            raise BenchmarkError(f"pytest-flask suite: {data}")
-        return float(data["seconds"])
+def _pytest(
+    suite: str, plugin: tuple[str, ...], database: str | None = None
+) -> Callable[[int], float]:
+    """A bench's ``run`` for one of the pytest suites (``benchmarks/pytest_suites``),
+    run in a child process with only the timer and the plugin ``plugin`` loads (``-p``
+    arguments); it times the test loop only (startup and collection excluded).
+
+    :param database: the URL the suite's app uses (``BENCH_DATABASE_URL``).
+    """
+
+    def run(n: int) -> float:
+        with tempfile.TemporaryDirectory() as tmp:
+            timer = Path(tmp, "timer.json")
+            env = {
+                **os.environ,
+                "BENCH_TESTS": str(n),
+                "BENCH_TIMER_FILE": str(timer),
+                # Only the plugins the suite needs, so that other installed plugins
+                # (pytest-flask for flask_testcase's suites, flask_testcase's plugin
+                # for pytest-flask's and the hand-written ones) add nothing.
+                "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+            }
+            if database is not None:
+                env["BENCH_DATABASE_URL"] = database
+            plugins = ["-p", "benchmarks.pytest_timer", *plugin]
+            completed = subprocess.run(
+                [sys.executable, "-m", "pytest", "-q", "-c", str(PYTEST_SUITES / "pytest.ini"),
+                 "--rootdir", str(PYTEST_SUITES), *plugins, str(PYTEST_SUITES / suite)],
+                cwd=HERE.parent, env=env, capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if completed.returncode != 0 or not timer.exists():
+                raise BenchmarkError(
+                    f"pytest {suite} exited {completed.returncode}:\n{completed.stdout}"
+                    f"{completed.stderr}"
+                )
+            data = json.loads(timer.read_text(encoding="utf-8"))
+            if data["tests"] != n or data["failed"]:
+                raise BenchmarkError(f"pytest {suite}: {data}")
+            return float(data["seconds"])
+
+    return run
 
 
 @contextlib.contextmanager

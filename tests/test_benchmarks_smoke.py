@@ -44,9 +44,11 @@ def test_benchmark_command_runs_every_harness_and_writes_results(tmp_path: Path)
 
     expected = {
         "request": {"floor", "unittest_setup", "flask_testing", "pytest_flask",
-                    "flask_testcase", "flask_testcase_per_class"},
+                    "flask_testcase", "flask_testcase_per_class", "flask_testcase_pytest",
+                    "pytest_session_by_hand", "flask_testcase_pytest_session"},
         "sqlite": {"create_drop_all", "rollback_recipe", "flask_testcase",
-                   "flask_testcase_per_class"},
+                   "flask_testcase_per_class", "pytest_create_drop",
+                   "flask_testcase_pytest_db"},
         "live": {"flask_testing_live", "flask_testcase_live", "flask_testcase_live_per_class"},
         "skip": {"unittest_skip", "flask_testcase_skip"},
     }  # fmt: skip
@@ -66,6 +68,7 @@ def test_benchmark_command_runs_every_harness_and_writes_results(tmp_path: Path)
     # The table and the targets are printed; the chart is a PNG.
     assert "One request per test" in completed.stdout
     assert "flask_testcase, app_per_class" in completed.stdout
+    assert "flask_testcase pytest plugin db, session app" in completed.stdout
     assert "Targets" in completed.stdout
     assert "PostgreSQL suites skipped (--no-postgresql)" in completed.stderr
     assert (tmp_path / "results.txt").read_text(encoding="utf-8").strip() in completed.stdout
@@ -102,7 +105,8 @@ def test_benchmark_postgresql_suites_run_and_leave_no_database(tmp_path: Path) -
 
     rows = _rows(results, "postgresql")
     assert set(rows) == {"create_drop_all", "rollback_recipe", "flask_testcase",
-                         "flask_testcase_per_class"}  # fmt: skip
+                         "flask_testcase_per_class", "pytest_create_drop",
+                         "flask_testcase_pytest_db"}  # fmt: skip
     for harness, row in rows.items():
         assert row["error"] is None, (harness, row["error"])
         assert row["median_ms"] > 0

@@ -1,4 +1,5 @@
-"""pytest-flask's documented setup: an ``app`` fixture; the plugin provides ``client``."""
+"""pytest-flask's documented setup, also the one flask_testcase's plugin reads: a
+function-scoped ``app`` fixture; the plugin provides ``client``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The one-request test, written for pytest-flask's ``client`` fixture.
+"""The one-request test, written for a plugin's ``client`` fixture (pytest-flask's or
+flask_testcase's: the same file runs under either).
 
 ``BENCH_TESTS`` (set by the runner) says how many copies of the test to run.
 """
