@@ -28,7 +28,7 @@ def _run(*args: str | Path) -> tuple[subprocess.CompletedProcess[str], dict[str,
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr

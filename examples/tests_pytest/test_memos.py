@@ -23,7 +23,7 @@ def add_memo(db):
     return add
 
 
-def test_index_says_when_there_is_nothing(client, templates):
+def test_index_says_when_there_is_nothing(client, db, templates):
     response = client.get("/")
     assert "No memos yet." in response.text
     assert [t.name for t in templates] == ["memos/index.html"]
