@@ -55,11 +55,16 @@ _F = t.TypeVar("_F", bound=t.Callable[..., t.Any])
 
 
 def _pytest_flask_loads(pluginmanager: pytest.PytestPluginManager) -> bool:
-    """Whether pytest-flask is installed and not disabled with ``-p no:flask``."""
+    """Whether pytest-flask is (or is about to be) loaded: registered already, or
+    installed, not disabled with ``-p no:flask``, and plugins load automatically."""
     import importlib.util
+    import os
 
+    if pluginmanager.has_plugin("flask") or pluginmanager.has_plugin("pytest_flask.plugin"):
+        return True
     return (
         not pluginmanager.is_blocked("flask")
+        and not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
         and importlib.util.find_spec("pytest_flask") is not None
     )
 
@@ -132,7 +137,8 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if config.pluginmanager.has_plugin("flask"):
+    pm = config.pluginmanager
+    if pm.has_plugin("flask") or pm.has_plugin("pytest_flask.plugin"):
         raise pytest.UsageError(
             "flask_testcase's pytest plugin and pytest-flask are both active, and both"
             " define the fixtures client, config, live_server and the options marker."
@@ -251,7 +257,7 @@ def _flask_testcase_app(request: pytest.FixtureRequest) -> Iterator[None]:
         if "live_server" in request.fixturenames:
             server: LiveServer = request.getfixturevalue("live_server")
             serialize = isolation is not None or "db" in request.fixturenames
-            start = bool(request.config.getoption("start_live_server"))
+            start = bool(request.config.getoption("start_live_server", True))
             stack.enter_context(server._serving(app, request.node.nodeid, serialize, start))
         ctx = app.test_request_context()
         ctx.push()
@@ -528,7 +534,10 @@ _Scope = t.Literal["session", "package", "module", "class", "function"]
 
 
 def _live_server_scope(fixture_name: str, config: pytest.Config) -> _Scope:
-    scope = str(config.getini("live_server_scope"))
+    try:
+        scope = str(config.getini("live_server_scope"))
+    except ValueError:  # pytest-flask registered the ini setting and is not loaded
+        scope = "session"
     if scope not in t.get_args(_Scope):
         raise pytest.UsageError(
             f"live_server_scope = {scope!r} in the ini file: use one of"
@@ -646,9 +655,9 @@ def _free_port(host: str) -> int:
 def live_server(pytestconfig: pytest.Config) -> Iterator[LiveServer]:
     """A threaded live server for the scope, serving each test's app in turn."""
     server = LiveServer(
-        pytestconfig.getoption("live_server_host"),
-        pytestconfig.getoption("live_server_port"),
-        pytestconfig.getoption("live_server_wait"),
+        pytestconfig.getoption("live_server_host", "localhost"),
+        pytestconfig.getoption("live_server_port", 0),
+        pytestconfig.getoption("live_server_wait", 5.0),
     )
     try:
         yield server

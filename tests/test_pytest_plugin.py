@@ -350,6 +350,17 @@ class TestBadInput:
             ]
         )
 
+    def test_loaded_explicitly_without_autoload_beside_an_installed_pytest_flask(
+        self, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # pytest-flask installed but not loaded: the plugin's options must exist.
+        monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+        test = "def test_it(live_server):\n    assert live_server.port\n"
+        make(pytester, SESSION_APP, test_it=test)
+        plugin = ["-p", "flask_testcase.pytest_plugin", "-p", "no:cacheprovider"]
+        result = pytester.runpytest(*plugin, "--live-server-port", "0")
+        result.assert_outcomes(passed=1)
+
     def test_a_taken_live_server_port(self, pytester: pytest.Pytester) -> None:
         with socket.socket() as taken:
             taken.bind(("127.0.0.1", 0))
