@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from apps import PAGE_HTML
 from apps import make_app
+from apps import status_line
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
@@ -174,10 +175,10 @@ class TestInAPytestTest:
         asserts.assert404(response)
         asserts.assertStatus(response, 404, msg="unused")
         assert failure(lambda: asserts.assert200(response)) == (
-            "HTTP Status 200 expected but got 404 NOT FOUND\nResponse body:\nstatus 404"
+            f"HTTP Status 200 expected but got {status_line(404)}\nResponse body:\nstatus 404"
         )
         assert failure(lambda: asserts.assert200(response, msg="the page")) == (
-            "HTTP Status 200 expected but got 404 NOT FOUND\nResponse body:\nstatus 404"
+            f"HTTP Status 200 expected but got {status_line(404)}\nResponse body:\nstatus 404"
             " : the page"
         )
 
@@ -219,7 +220,7 @@ class TestInAPytestTest:
             lambda: asserts.assertRedirects(
                 client.get("/to-missing"), "/status/404", target_status_code=200
             )
-        ) == "Redirect target '/status/404' answered 404 NOT FOUND, expected 200"
+        ) == f"Redirect target '/status/404' answered {status_line(404)}, expected 200"
 
     def test_misuse_is_the_methods_type_error(self, client: FlaskClient) -> None:
         with pytest.raises(TypeError) as info:
