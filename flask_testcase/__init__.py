@@ -25,6 +25,9 @@ from .capture import record_flashed_messages
 from .capture import record_templates
 from .capture import silence_templates
 from .case import TestCase
+from .config import ConfigOverrideError
+from .config import UnknownConfigKeyWarning
+from .config import override_config
 from .databases import NotATestDatabaseError
 from .databases import database_for_tests
 from .databases import drop_database
@@ -60,6 +63,7 @@ else:
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConfigOverrideError",
     "ContextVariableDoesNotExist",
     "DatabaseIsolation",
     "FlashedMessage",
@@ -73,12 +77,14 @@ __all__ = [
     "TestCase",
     "Twill",
     "TwillTestCase",
+    "UnknownConfigKeyWarning",
     "database_for_tests",
     "database_isolation",
     "drop_database",
     "is_test_database",
     "is_twill_available",
     "isolated_client_class",
+    "override_config",
     "record_flashed_messages",
     "record_templates",
     "shared_server",

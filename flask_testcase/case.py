@@ -19,6 +19,7 @@ from .assertions import AssertionsMixin
 from .capture import record_flashed_messages
 from .capture import record_templates
 from .capture import silence_templates
+from .config import ConfigMixin
 from .database import DatabaseMixin
 
 if t.TYPE_CHECKING:
@@ -47,7 +48,9 @@ _CLASS_APP = "_flask_testcase_class_app"
 _CLASS_CLEANUP_ERRORS = "tearDown_exceptions"
 
 
-class TestCase(DatabaseMixin, AssertionsMixin, FlaskTestingAliases, unittest.TestCase):
+class TestCase(
+    ConfigMixin, DatabaseMixin, AssertionsMixin, FlaskTestingAliases, unittest.TestCase
+):
     """A :class:`unittest.TestCase` for a Flask application.
 
     Write :meth:`create_app`; each test then gets :attr:`app`, :attr:`client`,
