@@ -361,3 +361,49 @@ class TestOnPlainPytestFunctions:
         with SESSION_APP.app_context(), pytest.raises(ValueError, match="test failed"):
             failing()
         assert SESSION_APP.config["FEATURE"] == "off"
+
+
+class TestWithThePytestPlugin:
+    def test_session_scoped_app_is_restored_after_a_failing_test(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        pytester.makeconftest(
+            """
+            import flask
+            import pytest
+
+            @pytest.fixture(scope="session")
+            def app():
+                app = flask.Flask("inner")
+                app.config.update(SECRET_KEY="s", FEATURE="off")
+
+                @app.get("/feature")
+                def feature():
+                    return flask.current_app.config["FEATURE"]
+
+                return app
+            """
+        )
+        pytester.makepyfile(
+            test_it="""
+            import pytest
+            from flask_testcase import override_config
+
+            @override_config(FEATURE="on")
+            def test_decorated(client):
+                assert client.get("/feature").text == "on"
+                raise AssertionError("the test fails")
+
+            @pytest.mark.options(feature="marked")
+            def test_block(client):
+                with override_config(FEATURE="block"):
+                    assert client.get("/feature").text == "block"
+                assert client.get("/feature").text == "marked"
+
+            def test_after(client, app):
+                assert client.get("/feature").text == "off"
+            """
+        )
+        result = pytester.runpytest("-p", "no:flask", "-p", "no:cacheprovider")
+        result.assert_outcomes(passed=2, failed=1)
+        result.stdout.fnmatch_lines(["*AssertionError: the test fails*"])
