@@ -36,6 +36,8 @@ from .isolation import DatabaseIsolation
 from .isolation import IsolationError
 from .isolation import database_isolation
 from .live_server import LiveServerTestCase
+from .login import force_login
+from .login import force_logout
 from .servers import ServerError
 from .servers import TemporaryServer
 from .servers import shared_server
@@ -81,6 +83,8 @@ __all__ = [
     "database_for_tests",
     "database_isolation",
     "drop_database",
+    "force_login",
+    "force_logout",
     "is_test_database",
     "is_twill_available",
     "isolated_client_class",

@@ -21,6 +21,7 @@ from .capture import record_templates
 from .capture import silence_templates
 from .config import ConfigMixin
 from .database import DatabaseMixin
+from .login import LoginMixin
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -49,7 +50,12 @@ _CLASS_CLEANUP_ERRORS = "tearDown_exceptions"
 
 
 class TestCase(
-    ConfigMixin, DatabaseMixin, AssertionsMixin, FlaskTestingAliases, unittest.TestCase
+    ConfigMixin,
+    DatabaseMixin,
+    LoginMixin,
+    AssertionsMixin,
+    FlaskTestingAliases,
+    unittest.TestCase,
 ):
     """A :class:`unittest.TestCase` for a Flask application.
 
