@@ -32,6 +32,7 @@ from .databases import NotATestDatabaseError
 from .databases import database_for_tests
 from .databases import drop_database
 from .databases import is_test_database
+from .forms import csrf_token
 from .isolation import DatabaseIsolation
 from .isolation import IsolationError
 from .isolation import database_isolation
@@ -80,6 +81,7 @@ __all__ = [
     "Twill",
     "TwillTestCase",
     "UnknownConfigKeyWarning",
+    "csrf_token",
     "database_for_tests",
     "database_isolation",
     "drop_database",

@@ -21,6 +21,7 @@ from .capture import record_templates
 from .capture import silence_templates
 from .config import ConfigMixin
 from .database import DatabaseMixin
+from .forms import FormsMixin
 from .login import LoginMixin
 
 if t.TYPE_CHECKING:
@@ -53,6 +54,7 @@ class TestCase(
     ConfigMixin,
     DatabaseMixin,
     LoginMixin,
+    FormsMixin,
     AssertionsMixin,
     FlaskTestingAliases,
     unittest.TestCase,

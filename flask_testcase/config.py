@@ -43,6 +43,36 @@ _READ_AT_INIT: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
 }
 
+# Settings extensions read per request with a default, so they are rightly absent
+# from app.config until a test sets them: no unknown-key warning for these.
+_READ_WITH_DEFAULT = frozenset(
+    {
+        # Flask-WTF 1.x
+        "WTF_CSRF_ENABLED",
+        "WTF_CSRF_CHECK_DEFAULT",
+        "WTF_CSRF_SECRET_KEY",
+        "WTF_CSRF_FIELD_NAME",
+        "WTF_CSRF_HEADERS",
+        "WTF_CSRF_METHODS",
+        "WTF_CSRF_SSL_STRICT",
+        "WTF_CSRF_TIME_LIMIT",
+        # Flask-Login 0.6
+        "LOGIN_DISABLED",
+        "SESSION_PROTECTION",
+        "USE_SESSION_FOR_NEXT",
+        "AUTH_HEADER_NAME",
+        "FORCE_HOST_FOR_REDIRECTS",
+        "REMEMBER_COOKIE_NAME",
+        "REMEMBER_COOKIE_DOMAIN",
+        "REMEMBER_COOKIE_PATH",
+        "REMEMBER_COOKIE_DURATION",
+        "REMEMBER_COOKIE_SECURE",
+        "REMEMBER_COOKIE_HTTPONLY",
+        "REMEMBER_COOKIE_SAMESITE",
+        "REMEMBER_COOKIE_REFRESH_EACH_REQUEST",
+    }
+)
+
 
 class UnknownConfigKeyWarning(UserWarning):
     """:class:`override_config` was given a key that the app's config does not have:
@@ -206,9 +236,10 @@ def _check(app: flask.Flask, settings: Mapping[str, t.Any]) -> None:
                 " the extension's init_app() runs (e.g. pass it to your app factory)."
             )
     for key in settings:
-        if key in app.config:
+        if key in app.config or key in _READ_WITH_DEFAULT:
             continue
-        matches = difflib.get_close_matches(key, [str(k) for k in app.config], n=3)
+        known = [str(k) for k in app.config] + sorted(_READ_WITH_DEFAULT)
+        matches = difflib.get_close_matches(key, known, n=3)
         hint = (
             f" Did you mean {' or '.join(repr(m) for m in matches)}?"
             if matches

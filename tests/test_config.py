@@ -106,6 +106,26 @@ class TestBadInput:
             " with app.config.get(), the override still applies."
         )
 
+    def test_extension_settings_read_with_a_default_do_not_warn(self) -> None:
+        app = make_app()
+        assert "WTF_CSRF_ENABLED" not in app.config
+        with override_config(app=app, WTF_CSRF_ENABLED=False, SESSION_PROTECTION="strong"):
+            assert app.config["WTF_CSRF_ENABLED"] is False
+        assert "WTF_CSRF_ENABLED" not in app.config
+
+    def test_a_typo_of_an_extension_setting_is_suggested(self) -> None:
+        app = make_app()
+        with pytest.warns(UnknownConfigKeyWarning) as record, override_config(
+            app=app, WTF_CSRF_ENABLE=False
+        ):
+            pass
+        assert str(record[0].message) == (
+            "override_config(): 'WTF_CSRF_ENABLE' is not in app.config, so the app may"
+            " never read it. Did you mean 'WTF_CSRF_ENABLED' or 'WTF_CSRF_HEADERS' or"
+            " 'WTF_CSRF_FIELD_NAME'? Check the spelling; if the app reads it with"
+            " app.config.get(), the override still applies."
+        )
+
     def test_no_settings(self) -> None:
         with pytest.raises(TypeError) as info:
             override_config()
