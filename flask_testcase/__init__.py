@@ -39,6 +39,10 @@ from .isolation import database_isolation
 from .live_server import LiveServerTestCase
 from .login import force_login
 from .login import force_logout
+from .mail import NoMailExtensionError
+from .mail import SentEmail
+from .mail import assert_email_sent
+from .mail import record_mail
 from .servers import ServerError
 from .servers import TemporaryServer
 from .servers import shared_server
@@ -72,15 +76,18 @@ __all__ = [
     "FlashedMessage",
     "IsolationError",
     "LiveServerTestCase",
+    "NoMailExtensionError",
     "NotATestDatabaseError",
     "RecordedResponse",
     "RenderedTemplate",
+    "SentEmail",
     "ServerError",
     "TemporaryServer",
     "TestCase",
     "Twill",
     "TwillTestCase",
     "UnknownConfigKeyWarning",
+    "assert_email_sent",
     "csrf_token",
     "database_for_tests",
     "database_isolation",
@@ -92,6 +99,7 @@ __all__ = [
     "isolated_client_class",
     "override_config",
     "record_flashed_messages",
+    "record_mail",
     "record_templates",
     "shared_server",
     "silence_templates",

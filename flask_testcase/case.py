@@ -23,6 +23,7 @@ from .config import ConfigMixin
 from .database import DatabaseMixin
 from .forms import FormsMixin
 from .login import LoginMixin
+from .mail import MailMixin
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -55,6 +56,7 @@ class TestCase(
     DatabaseMixin,
     LoginMixin,
     FormsMixin,
+    MailMixin,
     AssertionsMixin,
     FlaskTestingAliases,
     unittest.TestCase,

@@ -41,6 +41,42 @@ _READ_AT_INIT: dict[str, tuple[str, tuple[str, ...]]] = {
         "Flask-SQLAlchemy",
         ("SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_BINDS", "SQLALCHEMY_ENGINE_OPTIONS"),
     ),
+    "mail": (
+        "Flask-Mail",
+        (
+            "MAIL_SERVER",
+            "MAIL_USERNAME",
+            "MAIL_PASSWORD",
+            "MAIL_PORT",
+            "MAIL_USE_TLS",
+            "MAIL_USE_SSL",
+            "MAIL_DEFAULT_SENDER",
+            "MAIL_DEBUG",
+            "MAIL_MAX_EMAILS",
+            "MAIL_SUPPRESS_SEND",
+            "MAIL_ASCII_ATTACHMENTS",
+        ),
+    ),
+    "mailman": (
+        "Flask-Mailman",
+        (
+            "MAIL_BACKEND",
+            "MAIL_SERVER",
+            "MAIL_PORT",
+            "MAIL_USERNAME",
+            "MAIL_PASSWORD",
+            "MAIL_USE_TLS",
+            "MAIL_USE_SSL",
+            "MAIL_DEFAULT_SENDER",
+            "MAIL_TIMEOUT",
+            "MAIL_SSL_KEYFILE",
+            "MAIL_SSL_CERTFILE",
+            "MAIL_USE_LOCALTIME",
+            "MAIL_FILE_PATH",
+            "MAIL_DEFAULT_CHARSET",
+            "MAIL_SEND_OPTIONS",
+        ),
+    ),
 }
 
 # Settings extensions read per request with a default, so they are rightly absent
@@ -107,8 +143,9 @@ class override_config:
     A key missing from ``app.config`` gives an :class:`UnknownConfigKeyWarning` that
     names close matches. A setting an installed extension reads only in its
     ``init_app`` (Flask-SQLAlchemy's ``SQLALCHEMY_DATABASE_URI``,
-    ``SQLALCHEMY_BINDS`` and ``SQLALCHEMY_ENGINE_OPTIONS``) raises
-    :class:`ConfigOverrideError`: set it in ``create_app()`` instead.
+    ``SQLALCHEMY_BINDS`` and ``SQLALCHEMY_ENGINE_OPTIONS``, Flask-Mail's and
+    Flask-Mailman's ``MAIL_*``) raises :class:`ConfigOverrideError`: set it in
+    ``create_app()`` instead.
 
     :param settings: a mapping of keys to values, for keys that are not valid Python
         names; merged with ``kwargs``.
@@ -231,7 +268,8 @@ def _check(app: flask.Flask, settings: Mapping[str, t.Any]) -> None:
         if frozen:
             raise ConfigOverrideError(
                 f"override_config() cannot change {', '.join(frozen)}: {label} reads"
-                " it in init_app() and has already set up the app, so changing"
+                f" {'it' if len(frozen) == 1 else 'them'} in init_app() and has already"
+                " set up the app, so changing"
                 " app.config now would change nothing. Set it in create_app() before"
                 " the extension's init_app() runs (e.g. pass it to your app factory)."
             )

@@ -663,3 +663,41 @@ def live_server(pytestconfig: pytest.Config) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+# -- everyday extras: the outbox (flask_testcase.mail) -------------------------------
+# Logging in and CSRF tokens are plain functions taking the client (force_login,
+# csrf_token); only the outbox needs a fixture.
+
+
+@pytest.fixture(autouse=True)
+def _flask_testcase_outbox(request: pytest.FixtureRequest) -> Iterator[list[t.Any] | None]:
+    """For a test that uses ``app``, if the app has Flask-Mail or Flask-Mailman: record
+    every email, send none (whether or not the test asks for ``outbox``)."""
+    if "app" not in request.fixturenames:
+        yield None
+        return
+    from .mail import has_mail
+    from .mail import record_mail
+
+    app = _checked_app(request)
+    if not has_mail(app):
+        yield None
+        return
+    with record_mail(app) as sent:
+        yield sent
+
+
+@pytest.fixture
+def outbox(request: pytest.FixtureRequest, app: flask.Flask) -> list[t.Any]:
+    """Every email the app sent during the test, in order, as
+    :class:`~flask_testcase.SentEmail` records; none leaves the machine."""
+    sent: list[t.Any] | None = request.getfixturevalue("_flask_testcase_outbox")
+    if sent is None:
+        from .mail import record_mail
+
+        # Raises NoMailExtensionError, which says what to set up.
+        with record_mail(app):
+            pass
+        raise AssertionError("unreachable: record_mail() accepted an app without mail")
+    return sent

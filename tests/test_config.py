@@ -190,6 +190,24 @@ class TestBadInput:
         assert isinstance(info.value, ValueError)
         assert dict(app.config) == before
 
+    @pytest.mark.parametrize("extension", ["flask_mail", "flask_mailman"])
+    def test_mail_settings_are_read_at_init_app_too(self, extension: str) -> None:
+        import importlib
+
+        app = make_app(MAIL_DEFAULT_SENDER="a@example.com")
+        importlib.import_module(extension).Mail(app)
+        label = {"flask_mail": "Flask-Mail", "flask_mailman": "Flask-Mailman"}[extension]
+        with pytest.raises(ConfigOverrideError) as info, override_config(
+            app=app, MAIL_DEFAULT_SENDER="b@example.com", MAIL_SERVER="smtp.example.com"
+        ):
+            pass
+        assert str(info.value) == (
+            "override_config() cannot change MAIL_DEFAULT_SENDER, MAIL_SERVER:"
+            f" {label} reads them in init_app() and has already set up the app, so changing"
+            " app.config now would change nothing. Set it in create_app() before the"
+            " extension's init_app() runs (e.g. pass it to your app factory)."
+        )
+
     def test_the_same_settings_are_fine_without_flask_sqlalchemy(self) -> None:
         app = make_app(SQLALCHEMY_DATABASE_URI="sqlite://")
         with override_config(app=app, SQLALCHEMY_DATABASE_URI="sqlite:///x.db"):
