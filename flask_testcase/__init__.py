@@ -32,6 +32,7 @@ from .databases import NotATestDatabaseError
 from .databases import database_for_tests
 from .databases import drop_database
 from .databases import is_test_database
+from .forms import assert_form_error
 from .forms import csrf_token
 from .isolation import DatabaseIsolation
 from .isolation import IsolationError
@@ -88,6 +89,7 @@ __all__ = [
     "TwillTestCase",
     "UnknownConfigKeyWarning",
     "assert_email_sent",
+    "assert_form_error",
     "csrf_token",
     "database_for_tests",
     "database_isolation",

@@ -1,9 +1,10 @@
-"""Flask-WTF forms in tests: :func:`csrf_token` for tests that keep CSRF protection on,
+"""Flask-WTF and WTForms forms in tests: :func:`csrf_token` for tests that keep CSRF
+protection on, :func:`assert_form_error` for the errors of a form a template rendered,
 and the :class:`FormsMixin` methods of :class:`~flask_testcase.TestCase`.
 
 To turn CSRF protection off for a test class instead, decorate it with
 ``@override_config(WTF_CSRF_ENABLED=False)``. This module imports Flask-WTF only when
-a token is asked for.
+a token is asked for, and WTForms only when a form is checked.
 """
 
 from __future__ import annotations
@@ -14,11 +15,16 @@ import typing as t
 import flask
 
 from ._hooks import FixtureHooks
+from .assertions._core import assertion
 
 if t.TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from flask.testing import FlaskClient
 
-__all__ = ["FormsMixin", "csrf_token"]
+    from .capture import RenderedTemplate
+
+__all__ = ["FormsMixin", "assert_form_error", "csrf_token"]
 
 __unittest = True
 
@@ -65,11 +71,167 @@ def csrf_token(client: FlaskClient) -> str:
     return token
 
 
+def _form_class() -> type:
+    try:
+        from wtforms import Form
+    except ImportError as e:
+        raise ImportError(
+            "assertFormError() checks WTForms forms: pip install wtforms (or"
+            " flask-testcase[extras])."
+        ) from e
+    form_class: type = Form
+    return form_class
+
+
+def _find_form(
+    templates: Sequence[RenderedTemplate], form: t.Any, name: str
+) -> tuple[t.Any, str, str | None]:
+    """Return the form, its label for messages, and why it could not be found."""
+    form_class = _form_class()
+    if isinstance(form, form_class):
+        return form, type(form).__name__, None
+    if not isinstance(form, str):
+        raise TypeError(
+            f"{name}() takes the form's name in the template context (a str) or the"
+            f" form itself, got {form!r}."
+        )
+    for rendered in reversed(templates):
+        if form in rendered.context:
+            value = rendered.context[form]
+            if not isinstance(value, form_class):
+                return None, repr(form), (
+                    f"Context variable {form!r} of {_label(rendered)} is {value!r}, not a"
+                    " WTForms form."
+                )
+            return value, repr(form), None
+    if not templates:
+        return None, repr(form), f"No form {form!r}: no template was rendered."
+    forms = [
+        f"{key!r} ({_label(rendered)})"
+        for rendered in templates
+        for key, value in rendered.context.items()
+        if isinstance(value, form_class)
+    ]
+    listed = ", ".join(dict.fromkeys(forms)) if forms else "none"
+    return None, repr(form), (
+        f"No form {form!r} in the context of the templates rendered. Forms in the"
+        f" context: {listed}."
+    )
+
+
+def _label(rendered: RenderedTemplate) -> str:
+    return "a template string" if rendered.name is None else repr(rendered.name)
+
+
+def _errors_by_field(form: t.Any) -> str:
+    lines = [
+        f"  {field.short_name}: {list(field.errors)!r}" if field.errors
+        else f"  {field.short_name}: (none)"
+        for field in form
+    ]
+    form_errors = list(getattr(form, "form_errors", []))
+    if form_errors:
+        lines.append(f"  (form): {form_errors!r}")
+    return "\n".join(lines)
+
+
+def _form_error_failure(
+    templates: Sequence[RenderedTemplate],
+    form: t.Any,
+    field: str | None,
+    errors: str | Sequence[str],
+    name: str,
+) -> str | None:
+    """The standard failure message, or ``None`` when the form has these errors."""
+    if isinstance(errors, str):
+        expected = [errors]
+    elif isinstance(errors, (list, tuple)) and all(isinstance(e, str) for e in errors):
+        expected = list(errors)
+    else:
+        raise TypeError(
+            f"{name}() takes the expected errors as a str or a list of str ([] for"
+            f" none), got {errors!r}."
+        )
+    if field is not None and not isinstance(field, str):
+        raise TypeError(
+            f"{name}() takes the field's name (a str, or None for the form's own"
+            f" errors), got {field!r}."
+        )
+    found, label, missing = _find_form(templates, form, name)
+    if missing is not None:
+        return missing
+    if field is None:
+        actual = list(getattr(found, "form_errors", []))
+        where = f"Form {label}"
+    elif field not in found:
+        fields = ", ".join(repr(f.short_name) for f in found)
+        return f"Form {label} has no field {field!r}; its fields: {fields}."
+    else:
+        actual = list(found[field].errors)
+        where = f"Field {field!r} of form {label}"
+    if actual == expected:
+        return None
+    has = f"has errors {actual!r}" if actual else "has no errors"
+    want = f"expected {expected!r}" if expected else "expected none"
+    return f"{where} {has}, {want}. Errors of the form, field by field:\n{_errors_by_field(found)}"
+
+
+def assert_form_error(
+    templates: Sequence[RenderedTemplate],
+    form: t.Any,
+    field: str | None,
+    errors: str | Sequence[str],
+    msg: str | None = None,
+) -> None:
+    """Fail unless ``field`` of ``form`` has exactly the error messages ``errors``
+    (pytest style; :meth:`FormsMixin.assertFormError` for ``TestCase``).
+
+    :param templates: the rendered templates, e.g. the plugin's ``templates``
+        fixture or the list :func:`~flask_testcase.record_templates` yields.
+    :param form: the form's name in the template context (the latest render that
+        has it wins), or the form itself.
+    :param field: the field's name; ``None`` for the form's own errors
+        (``form.form_errors``).
+    :param errors: the expected messages, in order: a str for one, a list for any
+        number, ``[]`` for none.
+    :param msg: added to the failure message.
+    """
+    standard = _form_error_failure(templates, form, field, errors, "assert_form_error")
+    if standard is not None:
+        raise AssertionError(standard if msg is None else f"{standard} : {msg}")
+
+
 class FormsMixin(FixtureHooks):
-    """Flask-WTF helpers of :class:`~flask_testcase.TestCase`."""
+    """Flask-WTF and WTForms helpers of :class:`~flask_testcase.TestCase`."""
 
     if t.TYPE_CHECKING:
         client: FlaskClient
+        templates: list[RenderedTemplate]
+
+    @assertion
+    def assertFormError(
+        self,
+        form: t.Any,
+        field: str | None,
+        errors: str | Sequence[str],
+        msg: str | None = None,
+    ) -> None:
+        """Fail unless ``field`` of ``form`` has exactly the error messages
+        ``errors`` (Django's ``assertFormError``); ``errors=[]`` checks that it has
+        none. The failure shows the form's errors, field by field.
+
+        :param form: the form's name in the context of a template rendered during
+            the test (the latest render that has it wins, so the form of the last
+            response that rendered it), or the form itself.
+        :param field: the field's name; ``None`` for the form's own errors
+            (``form.form_errors``).
+        :param errors: the expected messages, in order: a str for one, a list for
+            any number, ``[]`` for none.
+        :param msg: added to the standard failure message.
+        """
+        standard = _form_error_failure(self.templates, form, field, errors, "assertFormError")
+        if standard is not None:
+            self.fail(self._formatMessage(msg, standard))
 
     def csrf_token(self, *, client: FlaskClient | None = None) -> str:
         """Return a CSRF token for :attr:`client` (or ``client``); see
