@@ -36,6 +36,8 @@ from . import _current
 from ._compat import FlaskTestingAliases
 from .assertions import AssertionsMixin
 from .database import DatabaseMixin
+from .forms import FormsMixin
+from .mail import MailMixin
 
 if t.TYPE_CHECKING:
     import flask
@@ -44,11 +46,14 @@ if t.TYPE_CHECKING:
     from .capture import FlashedMessage
     from .capture import RenderedTemplate
     from .isolation import DatabaseIsolation
+    from .mail import SentEmail
 
 __unittest = True
 
 
-class _CurrentTest(DatabaseMixin, AssertionsMixin, FlaskTestingAliases, unittest.TestCase):
+class _CurrentTest(
+    DatabaseMixin, FormsMixin, MailMixin, AssertionsMixin, FlaskTestingAliases, unittest.TestCase
+):
     """The assertion methods, reading the current test's records instead of the
     attributes a :class:`~flask_testcase.TestCase` sets up."""
 
@@ -77,6 +82,14 @@ class _CurrentTest(DatabaseMixin, AssertionsMixin, FlaskTestingAliases, unittest
         if records.client is not None:
             return records.client.application
         raise _current.NoCurrentTest("reads the current test's app, and the test has none.")
+
+    @property
+    def outbox(self) -> list[SentEmail]:
+        # The outbox is TestCase's; the pytest plugin gives it as a fixture.
+        raise _current.NoCurrentTest(
+            "reads a TestCase's outbox; in a pytest test use"
+            " flask_testcase.assert_email_sent(outbox, ...) with the outbox fixture."
+        )
 
     @property
     def db(self) -> t.Any:
@@ -160,6 +173,8 @@ if t.TYPE_CHECKING:
     assertContext = _CASE.assertContext
     assertCookie = _CASE.assertCookie
     assertDoesNotRenderTemplate = _CASE.assertDoesNotRenderTemplate
+    assertEmailSent = _CASE.assertEmailSent
+    assertFormError = _CASE.assertFormError
     assertHTMLEqual = _CASE.assertHTMLEqual
     assertHTMLNotEqual = _CASE.assertHTMLNotEqual
     assertHeader = _CASE.assertHeader
@@ -168,6 +183,7 @@ if t.TYPE_CHECKING:
     assertJSONNotEqual = _CASE.assertJSONNotEqual
     assertMessageFlashed = _CASE.assertMessageFlashed
     assertMessageNotFlashed = _CASE.assertMessageNotFlashed
+    assertNoEmailSent = _CASE.assertNoEmailSent
     assertNoMessageFlashed = _CASE.assertNoMessageFlashed
     assertNotContains = _CASE.assertNotContains
     assertNumQueries = _CASE.assertNumQueries

@@ -267,3 +267,13 @@ def test_without_wtforms_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -
         "assertFormError() checks WTForms forms: pip install wtforms (or"
         " flask-testcase[extras])."
     )
+
+
+def test_the_plain_function_in_flask_testcase_asserts() -> None:
+    from flask_testcase import asserts
+
+    def body(self: t.Any) -> None:
+        self.client.post("/signup", data=BAD)
+        asserts.assertFormError("form", "email", "Invalid email address.")
+
+    passes(body)

@@ -376,3 +376,14 @@ class TestPytestPlugin:
         result.stdout.fnmatch_lines(
             ["*NoMailExtensionError: The app 'plain' has no Flask-Mail or Flask-Mailman*"]
         )
+
+
+def test_asserts_assert_email_sent_points_to_the_fixture() -> None:
+    from flask_testcase import asserts
+
+    with pytest.raises(RuntimeError) as info:
+        asserts.assertEmailSent(to="a@example.com")
+    assert str(info.value) == (
+        "flask_testcase.asserts.assertEmailSent() reads a TestCase's outbox; in a pytest"
+        " test use flask_testcase.assert_email_sent(outbox, ...) with the outbox fixture."
+    )
