@@ -93,19 +93,9 @@ class DatabaseMixin(FixtureHooks):
         super()._setup_fixtures()
         if self.db is None:
             return
-        from .isolation import DatabaseIsolation
-
         cls = type(self)
         if not _has_class_data(cls):
-            isolation = DatabaseIsolation(
-                self.db,
-                create_schema=self.create_schema,
-                allow_any_database=self.allow_any_database,
-                owner=cls.__name__,
-                opt_in=f"set allow_any_database = True on {cls.__name__}",
-                db_label=f"{cls.__name__}.db",
-                reset_sequences=self.reset_sequences,
-            )
+            isolation = self._new_isolation()
             self._use_isolation(isolation)
             isolation.start(self.app)
             self.addCleanup(isolation.end)
@@ -128,18 +118,23 @@ class DatabaseMixin(FixtureHooks):
         self._isolation = isolation
         self.addCleanup(vars(self).pop, "_isolation", None)
 
-    def _start_class_data(self, cls: type[DatabaseMixin]) -> _ClassData:
+    def _new_isolation(self) -> DatabaseIsolation:
+        """An isolation of ``db`` with this class's options, named after it in errors."""
         from .isolation import DatabaseIsolation
 
-        isolation = DatabaseIsolation(
+        name = type(self).__name__
+        return DatabaseIsolation(
             self.db,
             create_schema=self.create_schema,
             allow_any_database=self.allow_any_database,
-            owner=cls.__name__,
-            opt_in=f"set allow_any_database = True on {cls.__name__}",
-            db_label=f"{cls.__name__}.db",
+            owner=name,
+            opt_in=f"set allow_any_database = True on {name}",
+            db_label=f"{name}.db",
             reset_sequences=self.reset_sequences,
         )
+
+    def _start_class_data(self, cls: type[DatabaseMixin]) -> _ClassData:
+        isolation = self._new_isolation()
         data = _ClassData(isolation)
         setattr(cls, _CLASS_DATA, data)
         cls.addClassCleanup(_end_class, cls, data)

@@ -50,7 +50,7 @@ def make_myapp() -> tuple[types.ModuleType, types.ModuleType]:
         def signup() -> t.Any:
             db.session.add(User(name=request.form["name"]))
             db.session.commit()
-            return redirect("/welcome")
+            return redirect("/welcome", 302)
 
         return app
 
