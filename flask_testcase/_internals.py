@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
-import itertools
 import typing as t
 
 from ._classes import class_factory
@@ -42,7 +41,6 @@ __all__ = [
     "check_versions",
     "joined_connection_class",
     "listen_record_queries",
-    "savepoint_name",
 ]
 
 #: The releases whose private API this module was written and tested against:
@@ -154,6 +152,7 @@ class JoinedHooks(t.Protocol):
     def rollback(self, conn: t.Any) -> None: ...
     def statement(self, conn: t.Any) -> t.ContextManager[None]: ...
     def executing(self, conn: t.Any, statement: str) -> None: ...
+    def savepoint_name(self) -> str: ...
 
 
 @class_factory
@@ -238,7 +237,7 @@ def joined_connection_class() -> type[Connection]:
         def _savepoint_impl(self, name: str | None = None) -> str:
             # Names must differ from every other connection's on the same database
             # connection: MySQL silently replaces an older savepoint of the same name.
-            return super()._savepoint_impl(name or savepoint_name())
+            return super()._savepoint_impl(name or self.hooks.savepoint_name())
 
         def close(self) -> None:
             try:
@@ -257,10 +256,3 @@ def joined_connection_class() -> type[Connection]:
     event.listen(JoinedConnection, "before_cursor_execute", before_cursor_execute)
     return JoinedConnection
 
-
-_savepoint_ids = itertools.count(1)
-
-
-def savepoint_name() -> str:
-    """A savepoint name no other connection of the run uses."""
-    return f"ftc_savepoint_{next(_savepoint_ids)}"

@@ -42,6 +42,7 @@ Private APIs of SQLAlchemy and Flask-SQLAlchemy are reached only through
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import threading
@@ -642,6 +643,7 @@ class DatabaseIsolation:
         self._undo = contextlib.ExitStack()
         self._ended = False
         self._bound: dict[str | None, _Database] = {}
+        self._savepoint_ids = itertools.count(1)
 
     # -- the lifecycle ---------------------------------------------------------------
 
@@ -859,13 +861,19 @@ class DatabaseIsolation:
             return
         conn.holder = self._gate.hold()
         try:
-            name = _internals.savepoint_name()
+            name = self.savepoint_name()
             with self._gate.statement():
                 conn.dialect.do_savepoint(conn.main, name)
             conn.savepoint = name
         except BaseException:
             self._gate.release(conn.holder)
             raise
+
+    def savepoint_name(self) -> str:
+        """A savepoint name no other open savepoint of this isolation has. Names repeat
+        from one isolation to the next, so their statements stay in SQLAlchemy's
+        compiled cache; MySQL would replace an open savepoint of the same name."""
+        return f"ftc_{next(self._savepoint_ids)}"
 
     def commit(self, conn: t.Any) -> None:
         self._check_open(conn)
@@ -881,9 +889,12 @@ class DatabaseIsolation:
         try:
             if name is not None:
                 with self._gate.statement():
+                    # A savepoint rolled back to is left in place, as SQLAlchemy leaves
+                    # it: the next release or rollback below it ends it.
                     if rollback:
                         conn.dialect.do_rollback_to_savepoint(conn.main, name)
-                    conn.dialect.do_release_savepoint(conn.main, name)
+                    else:
+                        conn.dialect.do_release_savepoint(conn.main, name)
         finally:
             self._gate.release(conn.holder)
             conn.holder = None
@@ -898,7 +909,7 @@ class DatabaseIsolation:
                 return
             # Autocommit: each statement is a savepoint of its own, released at once,
             # so it is kept (for the test) even if a later one fails.
-            name = _internals.savepoint_name()
+            name = self.savepoint_name()
             conn.dialect.do_savepoint(conn.main, name)
             try:
                 yield
