@@ -80,6 +80,9 @@ def test_nothing_is_left_in_the_database() -> None:
     engine = sa.create_engine(url_for("postgresql", "browser"), poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
+            if not sa.inspect(conn).has_table(Greeting.__tablename__):
+                # Without Chromium the browser tests skipped before making the table.
+                return
             assert conn.scalar(sa.select(sa.func.count()).select_from(Greeting)) == 0
     finally:
         engine.dispose()

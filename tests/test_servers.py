@@ -97,6 +97,9 @@ def base(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     path.chmod(0o755)
     monkeypatch.setenv(servers.SERVER_DIR_ENV, str(path))
     yield path
+    # A cold start stores the data directory in the cache on a thread of its own,
+    # which removes its work directory when done.
+    wait_for_cache_writers()
     servers.clean_leftovers(path)
     leftovers = sorted(p.name for p in path.iterdir())
     subprocess.run(["rm", "-rf", str(path)], check=False)
