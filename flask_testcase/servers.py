@@ -33,6 +33,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -596,6 +597,39 @@ def _popen_options(run_as: _RunAs | None, directory: Path, sig: int) -> dict[str
     return options
 
 
+def _private_directory(path: str | os.PathLike[str], run_as: _RunAs | None) -> Path | None:
+    """The directory above ``path`` that keeps ``run_as`` out (no search permission for
+    that user), or None when the user can reach it or we run as ourselves."""
+    if run_as is None:
+        return None
+    for directory in reversed(Path(path).resolve().parents):
+        info = directory.stat()
+        if info.st_uid == run_as.uid:
+            bit = stat.S_IXUSR
+        elif info.st_gid == run_as.gid:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not info.st_mode & bit:
+            return directory
+    return None
+
+
+def _cannot_run(program: str, error: OSError, run_as: _RunAs | None, what: str = "") -> ServerError:
+    private = _private_directory(program, run_as) if isinstance(error, PermissionError) else None
+    prefix = f"{what} could not run" if what else "could not run"
+    if private is not None and run_as is not None:
+        return ServerError(
+            f"{prefix} {program}: the server runs as the unprivileged user {run_as.name!r}"
+            f" (PostgreSQL refuses to run as root), and {private} keeps that user out (mode"
+            f" {stat.S_IMODE(private.stat().st_mode):o}). Install the binaries where every"
+            " user can read them (e.g. a virtualenv outside a private directory), give"
+            " that directory search permission (chmod o+x), or run the tests as a user"
+            " other than root."
+        )
+    return ServerError(f"{prefix} {program}: {error}")
+
+
 def _run(argv: list[str], run_as: _RunAs | None, directory: Path, sig: int, what: str) -> None:
     log = directory / f"{Path(argv[0]).name}.log"
     with open(log, "wb") as out:
@@ -605,7 +639,7 @@ def _run(argv: list[str], run_as: _RunAs | None, directory: Path, sig: int, what
                 **_popen_options(run_as, directory, sig),
             )  # fmt: skip
         except OSError as e:
-            raise ServerError(f"{what} could not run {argv[0]}: {e}") from e
+            raise _cannot_run(argv[0], e, run_as, what) from e
     if completed.returncode != 0:
         tail = "\n".join(log.read_text(errors="replace").rstrip().splitlines()[-20:])
         raise ServerError(
@@ -1003,7 +1037,7 @@ def _launch(kind: _Kind, binaries: _Binaries, server: TemporaryServer, run_as: _
                 **_popen_options(run_as, server.directory, kind.stop_signal),
             )  # fmt: skip
         except OSError as e:
-            raise ServerError(f"could not run {argv[0]}: {e}") from e
+            raise _cannot_run(argv[0], e, run_as) from e
     (server.directory / "server.pid").write_text(str(server._process.pid))
     deadline = time.monotonic() + timeout
     delay = 0.002

