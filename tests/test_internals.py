@@ -76,6 +76,11 @@ def test_connection_has_the_hooks_a_joined_connection_overrides() -> None:
     for name in ("_begin_impl", "_commit_impl", "_rollback_impl", "_savepoint_impl"):
         assert callable(getattr(Connection, name)), name
     assert "_allow_revalidate" in inspect.signature(Connection.__init__).parameters
-    with sa.create_engine("sqlite://").connect() as conn:
-        assert conn._transaction is None
-        assert conn._dbapi_connection is not None
+    engine = sa.create_engine("sqlite://")
+    try:
+        with engine.connect() as conn:
+            assert conn._transaction is None
+            assert conn._dbapi_connection is not None
+    finally:
+        # Python 3.13 warns about a SQLite connection left to the garbage collector.
+        engine.dispose()
