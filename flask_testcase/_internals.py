@@ -185,9 +185,7 @@ def joined_connection_class() -> type[Connection]:
             # flag here, 2.1 reads the class's).
             self._has_events = True
             if not self.autocommit:
-                self.autocommit = getattr(engine.dialect, "isolation_level", None) == (
-                    "AUTOCOMMIT"
-                )
+                self.autocommit = getattr(engine.dialect, "isolation_level", None) == ("AUTOCOMMIT")
 
         # -- what isolation calls ------------------------------------------------
 
@@ -248,11 +246,8 @@ def joined_connection_class() -> type[Connection]:
 
     from sqlalchemy import event
 
-    def before_cursor_execute(
-        conn: t.Any, cursor: t.Any, statement: str, *args: t.Any
-    ) -> None:
+    def before_cursor_execute(conn: t.Any, cursor: t.Any, statement: str, *args: t.Any) -> None:
         conn.hooks.executing(conn, statement)
 
     event.listen(JoinedConnection, "before_cursor_execute", before_cursor_execute)
     return JoinedConnection
-

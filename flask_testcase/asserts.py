@@ -16,9 +16,10 @@ methods, so they cannot drift apart.
 
 The assertions that read what the test recorded (``assertTemplateUsed``,
 ``assertContext``, ``get_context_variable``, ``assertMessageFlashed``, the block
-forms ``assertRendersTemplate`` and ``assertDoesNotRenderTemplate``), the session
-(``assertSessionHas``), the client (``assertRedirects`` with ``target_status_code``)
-or the database (``assertNumQueries``) read those of the **current test**: a
+forms ``assertRendersTemplate`` and ``assertDoesNotRenderTemplate``,
+``assertFormError``), the session (``assertSessionHas``), the client
+(``assertRedirects`` with ``target_status_code``), the outbox (``assertEmailSent``,
+``assertNoEmailSent``) or the database (``assertNumQueries``) read those of the **current test**: a
 :class:`~flask_testcase.TestCase` test, or a pytest test that uses the fixtures of
 flask_testcase's pytest plugin. Called anywhere else they raise
 :class:`RuntimeError` saying so; the others (status, redirects, headers, JSON,
@@ -38,6 +39,8 @@ from .assertions import AssertionsMixin
 from .database import DatabaseMixin
 from .forms import FormsMixin
 from .mail import MailMixin
+from .mail import current_outbox
+from .mail import require_mail
 
 if t.TYPE_CHECKING:
     import flask
@@ -85,10 +88,17 @@ class _CurrentTest(
 
     @property
     def outbox(self) -> list[SentEmail]:
-        # The outbox is TestCase's; the pytest plugin gives it as a fixture.
+        # record_mail() makes its outbox current: TestCase's, or the pytest plugin's.
+        outbox = current_outbox()
+        if outbox is not None:
+            return outbox
+        # Says what to set up when the current test's app has no mail extension.
+        require_mail(self.app)
         raise _current.NoCurrentTest(
-            "reads a TestCase's outbox; in a pytest test use"
-            " flask_testcase.assert_email_sent(outbox, ...) with the outbox fixture."
+            "reads the current test's outbox, and no email is being recorded: use it in"
+            " a flask_testcase.TestCase, or in a pytest test of flask_testcase's plugin"
+            " that uses the app fixture, with an app that has Flask-Mail or"
+            " Flask-Mailman."
         )
 
     @property

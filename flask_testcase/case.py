@@ -278,9 +278,7 @@ def _pop_test_context(ctx: RequestContext, pushed: tuple[object, object] | None)
     # names neither the cause nor the fix. Report it before Flask would, as an error
     # in the test (not a failed check). With no context at all, Flask's own error
     # says what happened.
-    if active is not None and (
-        pushed is None or any(a is not b for a, b in zip(active, pushed))
-    ):
+    if active is not None and (pushed is None or any(a is not b for a, b in zip(active, pushed))):
         raise RuntimeError(
             "The test left an application or request context pushed on top of the"
             " test's own context. Pop every context the test pushes, or use"

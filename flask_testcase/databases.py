@@ -321,5 +321,4 @@ def _drop_made() -> None:
         try:
             drop_database(url)
         except Exception as e:
-            print(f"flask_testcase: could not drop the test database {url}: {e!r}",
-                  file=sys.stderr)
+            print(f"flask_testcase: could not drop the test database {url}: {e!r}", file=sys.stderr)

@@ -13,9 +13,11 @@ import contextvars
 import typing as t
 
 import flask
+from werkzeug.test import TestResponse
 
 from ._hooks import FixtureHooks
 from .assertions._core import assertion
+from .capture import RecordedResponse
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
@@ -47,8 +49,7 @@ def csrf_token(client: FlaskClient) -> str:
         from flask_wtf.csrf import generate_csrf
     except ImportError as e:
         raise ImportError(
-            "csrf_token() needs Flask-WTF: pip install flask-wtf (or"
-            " flask-testcase[extras])."
+            "csrf_token() needs Flask-WTF: pip install flask-wtf (or flask-testcase[extras])."
         ) from e
     app = client.application
     environ_base = dict(getattr(client, "environ_base", {}))
@@ -83,8 +84,29 @@ def _form_class() -> type:
     return form_class
 
 
+def _templates_of(source: t.Any, name: str) -> tuple[Sequence[RenderedTemplate], str]:
+    """The templates to search, and where they come from (for messages): ``source``
+    is a response with per-response records or a list of rendered templates."""
+    if isinstance(source, TestResponse):
+        if not isinstance(source, RecordedResponse):
+            raise TypeError(
+                f"{name}() reads the templates a response's request rendered, and"
+                f" {source!r} carries no records: it comes from a client other than the"
+                " test's. Use a response of the test's client (or of a client made with"
+                " flask_testcase.isolated_client_class())."
+            )
+        request = source.request
+        return source.templates, f"{request.method} {request.path} ({source.status})"
+    if isinstance(source, (list, tuple)):
+        return source, ""
+    raise TypeError(
+        f"{name}() takes a response of the test's client or a list of rendered"
+        f" templates (the templates fixture), got {source!r}."
+    )
+
+
 def _find_form(
-    templates: Sequence[RenderedTemplate], form: t.Any, name: str
+    templates: Sequence[RenderedTemplate], form: t.Any, name: str, where: str = ""
 ) -> tuple[t.Any, str, str | None]:
     """Return the form, its label for messages, and why it could not be found."""
     form_class = _form_class()
@@ -99,12 +121,18 @@ def _find_form(
         if form in rendered.context:
             value = rendered.context[form]
             if not isinstance(value, form_class):
-                return None, repr(form), (
-                    f"Context variable {form!r} of {_label(rendered)} is {value!r}, not a"
-                    " WTForms form."
+                return (
+                    None,
+                    repr(form),
+                    (
+                        f"Context variable {form!r} of {_label(rendered)} is {value!r}, not a"
+                        " WTForms form."
+                    ),
                 )
             return value, repr(form), None
     if not templates:
+        if where:
+            return None, repr(form), f"No form {form!r}: {where} rendered no template."
         return None, repr(form), f"No form {form!r}: no template was rendered."
     forms = [
         f"{key!r} ({_label(rendered)})"
@@ -113,9 +141,14 @@ def _find_form(
         if isinstance(value, form_class)
     ]
     listed = ", ".join(dict.fromkeys(forms)) if forms else "none"
-    return None, repr(form), (
-        f"No form {form!r} in the context of the templates rendered. Forms in the"
-        f" context: {listed}."
+    rendered_by = f"{where} rendered" if where else "rendered"
+    return (
+        None,
+        repr(form),
+        (
+            f"No form {form!r} in the context of the templates {rendered_by}. Forms in the"
+            f" context: {listed}."
+        ),
     )
 
 
@@ -125,7 +158,8 @@ def _label(rendered: RenderedTemplate) -> str:
 
 def _errors_by_field(form: t.Any) -> str:
     lines = [
-        f"  {field.short_name}: {list(field.errors)!r}" if field.errors
+        f"  {field.short_name}: {list(field.errors)!r}"
+        if field.errors
         else f"  {field.short_name}: (none)"
         for field in form
     ]
@@ -136,7 +170,7 @@ def _errors_by_field(form: t.Any) -> str:
 
 
 def _form_error_failure(
-    templates: Sequence[RenderedTemplate],
+    source: t.Any,
     form: t.Any,
     field: str | None,
     errors: str | Sequence[str],
@@ -157,7 +191,8 @@ def _form_error_failure(
             f"{name}() takes the field's name (a str, or None for the form's own"
             f" errors), got {field!r}."
         )
-    found, label, missing = _find_form(templates, form, name)
+    templates, where = _templates_of(source, name)
+    found, label, missing = _find_form(templates, form, name, where)
     if missing is not None:
         return missing
     if field is None:
@@ -177,7 +212,7 @@ def _form_error_failure(
 
 
 def assert_form_error(
-    templates: Sequence[RenderedTemplate],
+    templates: Sequence[RenderedTemplate] | TestResponse,
     form: t.Any,
     field: str | None,
     errors: str | Sequence[str],
@@ -186,8 +221,10 @@ def assert_form_error(
     """Fail unless ``field`` of ``form`` has exactly the error messages ``errors``
     (pytest style; :meth:`FormsMixin.assertFormError` for ``TestCase``).
 
-    :param templates: the rendered templates, e.g. the plugin's ``templates``
-        fixture or the list :func:`~flask_testcase.record_templates` yields.
+    :param templates: a response of the test's client, whose own request's
+        templates are searched (``response.templates``, the per-response records);
+        or rendered templates, e.g. the plugin's ``templates`` fixture or the list
+        :func:`~flask_testcase.record_templates` yields.
     :param form: the form's name in the template context (the latest render that
         has it wins), or the form itself.
     :param field: the field's name; ``None`` for the form's own errors
@@ -215,6 +252,8 @@ class FormsMixin(FixtureHooks):
         field: str | None,
         errors: str | Sequence[str],
         msg: str | None = None,
+        *,
+        response: TestResponse | None = None,
     ) -> None:
         """Fail unless ``field`` of ``form`` has exactly the error messages
         ``errors`` (Django's ``assertFormError``); ``errors=[]`` checks that it has
@@ -228,8 +267,11 @@ class FormsMixin(FixtureHooks):
         :param errors: the expected messages, in order: a str for one, a list for
             any number, ``[]`` for none.
         :param msg: added to the standard failure message.
+        :param response: look only at the templates this response's request
+            rendered (its per-response records), not at every template of the test.
         """
-        standard = _form_error_failure(self.templates, form, field, errors, "assertFormError")
+        source = self.templates if response is None else response
+        standard = _form_error_failure(source, form, field, errors, "assertFormError")
         if standard is not None:
             self.fail(self._formatMessage(msg, standard))
 

@@ -283,9 +283,7 @@ def _check_connected(
     actual = _connected_database(conn)
     url = database.engine.url
     if url.get_backend_name() == "sqlite":
-        allowed = actual == "" or _sqlite_file_verdict(
-            actual, _configured_url(app, key), app
-        )
+        allowed = actual == "" or _sqlite_file_verdict(actual, _configured_url(app, key), app)
     else:
         allowed = bool(_TEST_NAME.search(actual)) or is_test_database(url.set(database=actual))
     if not allowed:

@@ -132,9 +132,7 @@ class LoginMixin(FixtureHooks):
     if t.TYPE_CHECKING:
         client: FlaskClient
 
-    def login(
-        self, user: t.Any, *, fresh: bool = True, client: FlaskClient | None = None
-    ) -> None:
+    def login(self, user: t.Any, *, fresh: bool = True, client: FlaskClient | None = None) -> None:
         """Log :attr:`client` (or ``client``) in as ``user`` without the login form;
         see :func:`~flask_testcase.force_login`."""
         force_login(self.client if client is None else client, user, fresh=fresh)

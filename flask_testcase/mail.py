@@ -10,6 +10,7 @@ what this module changes for the test and puts back afterwards.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import typing as t
 
 from ._hooks import FixtureHooks
@@ -107,9 +108,34 @@ def _from_mailman(message: t.Any) -> SentEmail:
     )
 
 
+#: The outbox of the innermost :func:`record_mail` block running in this context: what
+#: ``flask_testcase.asserts.assertEmailSent`` reads.
+_RECORDING: contextvars.ContextVar[list[SentEmail] | None] = contextvars.ContextVar(
+    "flask_testcase_outbox", default=None
+)
+
+
+def current_outbox() -> list[SentEmail] | None:
+    """The outbox of the innermost :func:`record_mail` block running in this
+    context (a ``TestCase`` test's, or the pytest plugin's), or ``None``."""
+    return _RECORDING.get()
+
+
 def has_mail(app: flask.Flask) -> bool:
     """Whether ``app`` has Flask-Mail or Flask-Mailman set up."""
     return "mail" in app.extensions or "mailman" in app.extensions
+
+
+def require_mail(app: flask.Flask) -> None:
+    """Raise :class:`NoMailExtensionError`, saying what to set up, unless ``app`` has
+    Flask-Mail or Flask-Mailman."""
+    if not has_mail(app):
+        raise NoMailExtensionError(
+            f"The app {app.name!r} has no Flask-Mail or Flask-Mailman, so there is no"
+            " outbox to record. Set one up in create_app() (mail = Mail();"
+            " mail.init_app(app)); pip install flask-mail or flask-mailman (or"
+            " flask-testcase[extras])."
+        )
 
 
 @contextlib.contextmanager
@@ -125,20 +151,24 @@ def record_mail(app: flask.Flask) -> Iterator[list[SentEmail]]:
     :param app: an app with Flask-Mail or Flask-Mailman.
     :raises NoMailExtensionError: when the app has neither.
     """
-    if not has_mail(app):
-        raise NoMailExtensionError(
-            f"The app {app.name!r} has no Flask-Mail or Flask-Mailman, so there is no"
-            " outbox to record. Set one up in create_app() (mail = Mail();"
-            " mail.init_app(app)); pip install flask-mail or flask-mailman (or"
-            " flask-testcase[extras])."
-        )
+    require_mail(app)
     sent: list[SentEmail] = []
     with contextlib.ExitStack() as stack:
         if "mail" in app.extensions:
             stack.enter_context(_flask_mail(app, sent))
         if "mailman" in app.extensions:
             stack.enter_context(_flask_mailman(app, sent))
-        yield sent
+        previous = _RECORDING.get()
+        token = _RECORDING.set(sent)
+        try:
+            yield sent
+        finally:
+            try:
+                _RECORDING.reset(token)
+            except ValueError:
+                # Ended from another context than the one it began in (a fixture's
+                # teardown run elsewhere): put back what was current there.
+                _RECORDING.set(previous)
 
 
 @contextlib.contextmanager
@@ -258,9 +288,7 @@ class MailMixin(FixtureHooks):
         """
         outbox: list[SentEmail] | None = vars(self).get("_outbox")
         if outbox is None:
-            # Raises the error that says what to set up.
-            with record_mail(self.app):
-                pass
+            require_mail(self.app)
             raise RuntimeError("outbox is available only while a test runs.")
         return outbox
 

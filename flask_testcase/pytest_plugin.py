@@ -417,8 +417,7 @@ def _test_isolation(
     isolation = DatabaseIsolation(
         database,
         owner=request.node.nodeid,
-        opt_in="pass allow_any_database=True to database_isolation() in a db fixture of"
-        " your own",
+        opt_in="pass allow_any_database=True to database_isolation() in a db fixture of your own",
         reset_sequences=request.node.get_closest_marker("reset_sequences") is not None,
     )
     isolation.start(app)
@@ -502,14 +501,20 @@ def assertNumQueries(request: pytest.FixtureRequest, app: flask.Flask) -> Callab
     It needs the test's database isolation: use it with ``db``."""
     from .database import count_queries
 
-    def assert_num_queries(num: int, func: Callable[..., t.Any] | None = None, *args: t.Any,
-                           msg: str | None = None, **kwargs: t.Any) -> t.Any:
+    def assert_num_queries(
+        num: int,
+        func: Callable[..., t.Any] | None = None,
+        *args: t.Any,
+        msg: str | None = None,
+        **kwargs: t.Any,
+    ) -> t.Any:
         isolation = _outer_isolation(request, app)
         if isolation is None:
             raise ValueError(
                 "assertNumQueries() counts the queries of the test's database isolation;"
                 " use the db fixture in the test too"
             )
+
         def fail(standard: str) -> t.NoReturn:
             _fail(standard if msg is None else f"{standard} : {msg}")
 
@@ -575,9 +580,7 @@ class LiveServer:
     def app(self) -> flask.Flask:
         """The app the server serves for the running test."""
         if self._test is None:
-            raise RuntimeError(
-                "live_server.app is the running test's app, and no test is running"
-            )
+            raise RuntimeError("live_server.app is the running test's app, and no test is running")
         return self._test[0]
 
     def url(self, url: str = "") -> str:
@@ -694,10 +697,9 @@ def outbox(request: pytest.FixtureRequest, app: flask.Flask) -> list[t.Any]:
     :class:`~flask_testcase.SentEmail` records; none leaves the machine."""
     sent: list[t.Any] | None = request.getfixturevalue("_flask_testcase_outbox")
     if sent is None:
-        from .mail import record_mail
+        from .mail import require_mail
 
         # Raises NoMailExtensionError, which says what to set up.
-        with record_mail(app):
-            pass
-        raise AssertionError("unreachable: record_mail() accepted an app without mail")
+        require_mail(app)
+        raise AssertionError("unreachable: require_mail() accepted an app without mail")
     return sent

@@ -952,8 +952,7 @@ def _check_arguments(database: str, port: int | None, driver: str | None,
 
     if not isinstance(database, str) or not re.fullmatch(r"\w{1,63}", database):
         raise ValueError(
-            f"database must be a name of 1 to 63 letters, digits or underscores, got"
-            f" {database!r}"
+            f"database must be a name of 1 to 63 letters, digits or underscores, got {database!r}"
         )
     if not _TEST_NAME.search(database):
         raise ValueError(
@@ -1046,8 +1045,10 @@ def _launch(kind: _Kind, binaries: _Binaries, server: TemporaryServer, run_as: _
         if status is not None or time.monotonic() > deadline:
             process, server._process = server._process, None
             _end(process, _SIGKILL)
-            why = f"exited with status {status}" if status is not None else (
-                f"did not accept connections within {timeout:g} s"
+            why = (
+                f"exited with status {status}"
+                if status is not None
+                else (f"did not accept connections within {timeout:g} s")
             )
             raise ServerError(
                 f"the throwaway {kind.name} server {why}. The end of its log"

@@ -99,8 +99,11 @@ class TestAssertContains:
         with self.misuse(TypeError, "assertContains() expects text as str or bytes, got int"):
             self.assertContains(response, 200)  # type: ignore[arg-type]
         for count in (-1, True, "2"):
-            with self.subTest(count=count), self.misuse(
-                ValueError, f"assertContains() count must be an int >= 0 or None, got {count!r}"
+            with (
+                self.subTest(count=count),
+                self.misuse(
+                    ValueError, f"assertContains() count must be an int >= 0 or None, got {count!r}"
+                ),
             ):
                 self.assertContains(response, "hello", count=count)  # type: ignore[arg-type]
 
@@ -126,7 +129,7 @@ class TestAssertContainsHTML:
         self.assertContains(response, "<li>one</li>", count=2, html=True)
         # Without html=True the attribute order matters.
         with self.fails(
-            "Couldn't find '<a id=\"home\" href=\"/\">Home</a>' in the response."
+            'Couldn\'t find \'<a id="home" href="/">Home</a>\' in the response.'
             f" Response content:\n{PAGE_HTML}"
         ):
             self.assertContains(response, '<a id="home" href="/">Home</a>')
@@ -179,7 +182,7 @@ class TestAssertNotContains:
         response = self.client.get("/page")
         self.assertNotContains(response, "<li>three</li>", html=True)
         with self.fails(
-            "Found 1 instance(s) of '<a id=\"home\" href=\"/\">Home</a>' in the response,"
+            'Found 1 instance(s) of \'<a id="home" href="/">Home</a>\' in the response,'
             " expected none"
         ):
             self.assertNotContains(response, '<a id="home" href="/">Home</a>', html=True)
@@ -349,8 +352,11 @@ class TestAssertInHTML:
     @in_case()
     def test_misuse(self: Case) -> None:
         for count in (-1, False, 1.5):
-            with self.subTest(count=count), self.misuse(
-                ValueError, f"assertInHTML() count must be an int >= 0 or None, got {count!r}"
+            with (
+                self.subTest(count=count),
+                self.misuse(
+                    ValueError, f"assertInHTML() count must be an int >= 0 or None, got {count!r}"
+                ),
             ):
                 self.assertInHTML("<li>one</li>", PAGE_HTML, count=count)  # type: ignore[arg-type]
         with self.assertRaises(TypeError) as cm:

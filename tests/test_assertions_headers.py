@@ -157,9 +157,7 @@ class TestAssertCookie:
         response = self.client.get("/cookies")
         with self.fails("Cookie 'theme' is 'dark', expected 'light' : positional"):
             self.assertCookie(response, "theme", "light", "positional")
-        with self.fails(
-            "Response sets no cookie 'token'. Cookies set: 'theme', 'lang' : keyword"
-        ):
+        with self.fails("Response sets no cookie 'token'. Cookies set: 'theme', 'lang' : keyword"):
             self.assertCookie(response, "token", msg="keyword")
 
     @in_case()

@@ -80,7 +80,9 @@ class TestLocations:
 
     @in_case()
     def test_two_absolute_locations_are_shown_without_resolving(self: Case) -> None:
-        with self.fails("Response redirected to 'http://localhost/', expected 'http://localhost/x'"):
+        with self.fails(
+            "Response redirected to 'http://localhost/', expected 'http://localhost/x'"
+        ):
             self.assertRedirects(self.client.get("/to-index-absolute"), "http://localhost/x")
 
     @in_case()

@@ -48,8 +48,7 @@ class TestAssertStatus:
         response = self.client.get("/redirect/302?to=/login")
         with self.fails(
             f"HTTP Status 200 expected but got {status_line(302)} (Location: /login)\n"
-            "Response body:\n"
-            + response.get_data(as_text=True).strip()
+            "Response body:\n" + response.get_data(as_text=True).strip()
         ):
             self.assertStatus(response, 200)
 

@@ -78,9 +78,12 @@ class TestAssertTemplateUsed:
     def test_count_that_is_not_an_int_of_zero_or_more_is_a_value_error(self: Case) -> None:
         self.client.get("/")
         for count in (-1, True, "2", 1.0):
-            with self.subTest(count=count), self.misuse(
-                ValueError,
-                f"assertTemplateUsed() count must be an int >= 0 or None, got {count!r}",
+            with (
+                self.subTest(count=count),
+                self.misuse(
+                    ValueError,
+                    f"assertTemplateUsed() count must be an int >= 0 or None, got {count!r}",
+                ),
             ):
                 self.assertTemplateUsed("index.html", count=count)  # type: ignore[arg-type]
 
@@ -95,9 +98,7 @@ class TestAssertTemplateUsed:
 
     @in_case()
     def test_a_name_that_is_not_a_str_is_a_type_error(self: Case) -> None:
-        with self.misuse(
-            TypeError, "assertTemplateUsed() expects a template name (str), got None"
-        ):
+        with self.misuse(TypeError, "assertTemplateUsed() expects a template name (str), got None"):
             self.assertTemplateUsed(None)  # type: ignore[arg-type]
 
     @in_case()
@@ -136,19 +137,23 @@ class TestAssertTemplateUsedIsNotABlock:
     @in_case()
     def test_in_a_with_statement_it_names_assert_renders_template(self: Case) -> None:
         self.client.get("/")
-        with self.misuse(
-            TypeError,
-            "assertTemplateUsed() checks the templates rendered so far, when it is called;"
-            " it is not a context manager. To check the renders inside a with block,"
-            " write: with self.assertRendersTemplate('index.html'):",
-        ), self.assertTemplateUsed("index.html"):
+        with (
+            self.misuse(
+                TypeError,
+                "assertTemplateUsed() checks the templates rendered so far, when it is called;"
+                " it is not a context manager. To check the renders inside a with block,"
+                " write: with self.assertRendersTemplate('index.html'):",
+            ),
+            self.assertTemplateUsed("index.html"),
+        ):
             self.fail("the block must not run")
 
     @in_case()
     def test_in_a_with_statement_it_has_checked_before_the_block(self: Case) -> None:
-        with self.fails(
-            "Template 'index.html' was not rendered. No template was rendered."
-        ), self.assertTemplateUsed("index.html"):
+        with (
+            self.fails("Template 'index.html' was not rendered. No template was rendered."),
+            self.assertTemplateUsed("index.html"),
+        ):
             self.fail("the block must not run")
 
     @in_case()
@@ -180,19 +185,25 @@ class TestAssertRendersTemplate:
         self.client.get("/render/item.html")
         with self.assertRendersTemplate("index.html"):
             self.client.get("/")
-        with self.fails(
-            "Template 'item.html' was not rendered in the block."
-            " Templates rendered in the block: 'index.html'"
-        ), self.assertRendersTemplate("item.html"):
+        with (
+            self.fails(
+                "Template 'item.html' was not rendered in the block."
+                " Templates rendered in the block: 'index.html'"
+            ),
+            self.assertRendersTemplate("item.html"),
+        ):
             self.client.get("/")
 
     @in_case()
     def test_fails_when_nothing_was_rendered_in_the_block(self: Case) -> None:
         self.client.get("/")
-        with self.fails(
-            "Template 'index.html' was not rendered in the block."
-            " No template was rendered in the block."
-        ), self.assertRendersTemplate("index.html"):
+        with (
+            self.fails(
+                "Template 'index.html' was not rendered in the block."
+                " No template was rendered in the block."
+            ),
+            self.assertRendersTemplate("index.html"),
+        ):
             self.client.get("/text")
 
     @in_case()
@@ -208,23 +219,32 @@ class TestAssertRendersTemplate:
         self.client.get("/")
         with self.assertRendersTemplate("index.html", count=2):
             self.client.get(THREE)
-        with self.fails(
-            "Template 'index.html' was rendered 2 time(s) in the block, expected 1."
-            " Templates rendered in the block: 'index.html', 'item.html', 'index.html'"
-        ), self.assertRendersTemplate("index.html", count=1):
+        with (
+            self.fails(
+                "Template 'index.html' was rendered 2 time(s) in the block, expected 1."
+                " Templates rendered in the block: 'index.html', 'item.html', 'index.html'"
+            ),
+            self.assertRendersTemplate("index.html", count=1),
+        ):
             self.client.get(THREE)
 
     @in_case()
     def test_msg_is_appended(self: Case) -> None:
-        with self.fails(
-            "Template 'item.html' was not rendered in the block."
-            " Templates rendered in the block: 'index.html' : in the block"
-        ), self.assertRendersTemplate("item.html", msg="in the block"):
+        with (
+            self.fails(
+                "Template 'item.html' was not rendered in the block."
+                " Templates rendered in the block: 'index.html' : in the block"
+            ),
+            self.assertRendersTemplate("item.html", msg="in the block"),
+        ):
             self.client.get("/")
-        with self.fails(
-            "Template 'item.html' was not rendered in the block."
-            " Templates rendered in the block: 'index.html' : positional"
-        ), self.assertRendersTemplate("item.html", "name", "positional"):
+        with (
+            self.fails(
+                "Template 'item.html' was not rendered in the block."
+                " Templates rendered in the block: 'index.html' : positional"
+            ),
+            self.assertRendersTemplate("item.html", "name", "positional"),
+        ):
             self.client.get("/")
 
     @in_case()
@@ -234,8 +254,9 @@ class TestAssertRendersTemplate:
 
     @in_case()
     def test_several_managers_in_one_with(self: Case) -> None:
-        with self.assertRendersTemplate("index.html"), self.assertDoesNotRenderTemplate(
-            "item.html"
+        with (
+            self.assertRendersTemplate("index.html"),
+            self.assertDoesNotRenderTemplate("item.html"),
         ):
             self.client.get("/")
 
@@ -244,10 +265,13 @@ class TestAssertRendersTemplate:
         with contextlib.ExitStack() as stack:
             stack.enter_context(self.assertRendersTemplate("index.html"))
             self.client.get("/")
-        with self.fails(
-            "Template 'item.html' was not rendered in the block."
-            " Templates rendered in the block: 'index.html'"
-        ), contextlib.ExitStack() as stack:
+        with (
+            self.fails(
+                "Template 'item.html' was not rendered in the block."
+                " Templates rendered in the block: 'index.html'"
+            ),
+            contextlib.ExitStack() as stack,
+        ):
             stack.enter_context(self.assertRendersTemplate("item.html"))
             self.client.get("/")
 
@@ -255,10 +279,13 @@ class TestAssertRendersTemplate:
     def test_works_when_kept_in_a_variable_first(self: Case) -> None:
         self.client.get("/render/item.html")
         manager = self.assertRendersTemplate("item.html")
-        with self.fails(
-            "Template 'item.html' was not rendered in the block."
-            " Templates rendered in the block: 'index.html'"
-        ), manager:
+        with (
+            self.fails(
+                "Template 'item.html' was not rendered in the block."
+                " Templates rendered in the block: 'index.html'"
+            ),
+            manager,
+        ):
             self.client.get("/")
 
     @in_case()
@@ -289,12 +316,15 @@ class TestAssertTemplateNotUsed:
     def test_in_a_with_statement_it_names_assert_does_not_render_template(
         self: Case,
     ) -> None:
-        with self.misuse(
-            TypeError,
-            "assertTemplateNotUsed() checks the templates rendered so far, when it is"
-            " called; it is not a context manager. To check the renders inside a with"
-            " block, write: with self.assertDoesNotRenderTemplate('item.html'):",
-        ), self.assertTemplateNotUsed("item.html"):
+        with (
+            self.misuse(
+                TypeError,
+                "assertTemplateNotUsed() checks the templates rendered so far, when it is"
+                " called; it is not a context manager. To check the renders inside a with"
+                " block, write: with self.assertDoesNotRenderTemplate('item.html'):",
+            ),
+            self.assertTemplateNotUsed("item.html"),
+        ):
             self.fail("the block must not run")
 
     @in_case()
@@ -321,9 +351,7 @@ class TestAssertTemplateNotUsed:
 
     @in_case()
     def test_a_name_that_is_not_a_str_is_a_type_error(self: Case) -> None:
-        with self.misuse(
-            TypeError, "assertTemplateNotUsed() expects a template name (str), got 3"
-        ):
+        with self.misuse(TypeError, "assertTemplateNotUsed() expects a template name (str), got 3"):
             self.assertTemplateNotUsed(3)  # type: ignore[arg-type]
 
 
@@ -333,18 +361,24 @@ class TestAssertDoesNotRenderTemplate:
         self.client.get("/render/item.html")
         with self.assertDoesNotRenderTemplate("item.html"):
             self.client.get("/")
-        with self.fails(
-            "Template 'index.html' was rendered in the block (1 time(s))."
-            " Templates rendered in the block: 'index.html'"
-        ), self.assertDoesNotRenderTemplate("index.html"):
+        with (
+            self.fails(
+                "Template 'index.html' was rendered in the block (1 time(s))."
+                " Templates rendered in the block: 'index.html'"
+            ),
+            self.assertDoesNotRenderTemplate("index.html"),
+        ):
             self.client.get("/")
 
     @in_case()
     def test_msg_is_appended(self: Case) -> None:
-        with self.fails(
-            "Template 'index.html' was rendered in the block (1 time(s))."
-            " Templates rendered in the block: 'index.html' : note"
-        ), self.assertDoesNotRenderTemplate("index.html", msg="note"):
+        with (
+            self.fails(
+                "Template 'index.html' was rendered in the block (1 time(s))."
+                " Templates rendered in the block: 'index.html' : note"
+            ),
+            self.assertDoesNotRenderTemplate("index.html", msg="note"),
+        ):
             self.client.get("/")
 
     @in_case()
@@ -356,10 +390,13 @@ class TestAssertDoesNotRenderTemplate:
     @in_case()
     def test_works_with_exit_stack_and_a_variable(self: Case) -> None:
         manager = self.assertDoesNotRenderTemplate("index.html")
-        with self.fails(
-            "Template 'index.html' was rendered in the block (1 time(s))."
-            " Templates rendered in the block: 'index.html'"
-        ), contextlib.ExitStack() as stack:
+        with (
+            self.fails(
+                "Template 'index.html' was rendered in the block (1 time(s))."
+                " Templates rendered in the block: 'index.html'"
+            ),
+            contextlib.ExitStack() as stack,
+        ):
             stack.enter_context(manager)
             self.client.get("/")
 
@@ -471,9 +508,7 @@ class TestSnakeCaseAliases:
     def test_assert_template_used(self: Case) -> None:
         self.client.get("/")
         self.assert_template_used("index.html")
-        with self.fails(
-            "Template 'item.html' was not rendered. Templates rendered: 'index.html'"
-        ):
+        with self.fails("Template 'item.html' was not rendered. Templates rendered: 'index.html'"):
             self.assert_template_used("item.html")
 
     @in_case()

@@ -131,7 +131,8 @@ SAMPLES: list[tuple[str, str, tuple[t.Any, ...], dict[str, t.Any]]] = [
     ("/flash", "assertNoMessageFlashed", (), {}),
     ("/flash", "assert_message_flashed", ("Saved.", "error"), {}),
     ("/login", "assertSessionHas", ("user", "bob"), {}),
-    ("/login", "assertSessionNotHas", ("roles",), {})]
+    ("/login", "assertSessionNotHas", ("roles",), {}),
+]
 
 
 class MessageCase(TestCase):
@@ -189,8 +190,7 @@ class TestInAPytestTest:
         asserts.assertContext("title", "item.html")
         assert asserts.get_context_variable("item") == 1
         assert failure(lambda: asserts.assertTemplateUsed("other.html")) == (
-            "Template 'other.html' was not rendered. Templates rendered: 'index.html',"
-            " 'item.html'"
+            "Template 'other.html' was not rendered. Templates rendered: 'index.html', 'item.html'"
         )
         with asserts.assertRendersTemplate("other.html"):
             client.get("/render/other.html")
@@ -216,11 +216,14 @@ class TestInAPytestTest:
 
     def test_redirects_to_a_target_through_the_tests_client(self, client: FlaskClient) -> None:
         asserts.assertRedirects(client.get("/to-index"), "/", target_status_code=200)
-        assert failure(
-            lambda: asserts.assertRedirects(
-                client.get("/to-missing"), "/status/404", target_status_code=200
+        assert (
+            failure(
+                lambda: asserts.assertRedirects(
+                    client.get("/to-missing"), "/status/404", target_status_code=200
+                )
             )
-        ) == f"Redirect target '/status/404' answered {status_line(404)}, expected 200"
+            == f"Redirect target '/status/404' answered {status_line(404)}, expected 200"
+        )
 
     def test_misuse_is_the_methods_type_error(self, client: FlaskClient) -> None:
         with pytest.raises(TypeError) as info:

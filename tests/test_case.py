@@ -43,8 +43,6 @@ def make_app() -> flask.Flask:
     return app
 
 
-
-
 def last_line(report: tuple[unittest.TestCase, str]) -> str:
     return report[1].strip().splitlines()[-1]
 
@@ -328,7 +326,6 @@ class TestUndoneWhateverRaises:
             " the test's own context. Pop every context the test pushes, or use"
             " 'with app.app_context():'."
         ]
-
 
     def test_a_request_context_left_pushed_is_explained_too(self) -> None:
         class Leaky(TestCase):

@@ -83,8 +83,9 @@ class TestAsContextManager:
 class TestBadInput:
     def test_unknown_key_warns_with_close_matches(self) -> None:
         app = make_app(SIGNUP_OPEN=True, SIGNUP_LIMIT=3)
-        with pytest.warns(UnknownConfigKeyWarning) as record, override_config(
-            app=app, SIGNUP_OPNE=False
+        with (
+            pytest.warns(UnknownConfigKeyWarning) as record,
+            override_config(app=app, SIGNUP_OPNE=False),
         ):
             pass
         assert str(record[0].message) == (
@@ -96,9 +97,7 @@ class TestBadInput:
 
     def test_unknown_key_without_close_matches(self) -> None:
         app = make_app()
-        with pytest.warns(UnknownConfigKeyWarning) as record, override_config(
-            app=app, ZZZZZZ="x"
-        ):
+        with pytest.warns(UnknownConfigKeyWarning) as record, override_config(app=app, ZZZZZZ="x"):
             pass
         assert str(record[0].message) == (
             "override_config(): 'ZZZZZZ' is not in app.config, so the app may never"
@@ -115,8 +114,9 @@ class TestBadInput:
 
     def test_a_typo_of_an_extension_setting_is_suggested(self) -> None:
         app = make_app()
-        with pytest.warns(UnknownConfigKeyWarning) as record, override_config(
-            app=app, WTF_CSRF_ENABLE=False
+        with (
+            pytest.warns(UnknownConfigKeyWarning) as record,
+            override_config(app=app, WTF_CSRF_ENABLE=False),
         ):
             pass
         assert str(record[0].message) == (
@@ -154,8 +154,7 @@ class TestBadInput:
         with pytest.raises(TypeError) as info:
             override_config(DEBUG=True)(42)
         assert str(info.value) == (
-            "override_config(DEBUG=True) decorates a test function or a TestCase class,"
-            " got 42."
+            "override_config(DEBUG=True) decorates a test function or a TestCase class, got 42."
         )
 
     def test_decorating_a_plain_class(self) -> None:
@@ -197,8 +196,11 @@ class TestBadInput:
         app = make_app(MAIL_DEFAULT_SENDER="a@example.com")
         importlib.import_module(extension).Mail(app)
         label = {"flask_mail": "Flask-Mail", "flask_mailman": "Flask-Mailman"}[extension]
-        with pytest.raises(ConfigOverrideError) as info, override_config(
-            app=app, MAIL_DEFAULT_SENDER="b@example.com", MAIL_SERVER="smtp.example.com"
+        with (
+            pytest.raises(ConfigOverrideError) as info,
+            override_config(
+                app=app, MAIL_DEFAULT_SENDER="b@example.com", MAIL_SERVER="smtp.example.com"
+            ),
         ):
             pass
         assert str(info.value) == (

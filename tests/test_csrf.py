@@ -119,9 +119,7 @@ class TestCSRFToken:
                 theirs = self.csrf_token(client=other)
                 self.assertNotEqual(mine, theirs)
                 self.assert400(other.post("/api", headers={"X-CSRFToken": mine}))
-                self.assertEqual(
-                    other.post("/api", headers={"X-CSRFToken": theirs}).text, "api ok"
-                )
+                self.assertEqual(other.post("/api", headers={"X-CSRFToken": theirs}).text, "api ok")
                 # The test's own g never holds a token.
                 self.assertNotIn("csrf_token", flask.g)
 

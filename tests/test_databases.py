@@ -55,7 +55,11 @@ def python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment.pop("PYTEST_XDIST_WORKER", None)
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True, text=True, env=environment, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
     )
 
 
@@ -275,7 +279,7 @@ class TestServerDatabases:
         assert databases_like(base, f"test_{name}") == []
 
 
-XDIST_MODULE = '''
+XDIST_MODULE = """
 import os
 
 import sqlalchemy as sa
@@ -319,7 +323,7 @@ def make(server):
 
 TestPostgreSQL = make(os.environ["FTC_PG"])
 TestMySQL = make(os.environ["FTC_MYSQL"])
-'''
+"""
 
 
 @pytest.mark.postgresql
@@ -339,9 +343,25 @@ def test_each_xdist_worker_gets_its_own_database(tmp_path: Path) -> None:
     }
     env.pop("PYTEST_XDIST_WORKER", None)
     proc = subprocess.run(
-        [*PYTEST, "-q", "-n", "2", "--dist", "loadscope",
-         "-p", "no:cacheprovider", "-p", "no:randomly", "test_xdist_module.py"],
-        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300, check=False,
+        [
+            *PYTEST,
+            "-q",
+            "-n",
+            "2",
+            "--dist",
+            "loadscope",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            "test_xdist_module.py",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "12 passed" in proc.stdout

@@ -143,8 +143,9 @@ def test_the_chapter_has_examples() -> None:
 
 
 @pytest.mark.parametrize(
-    "example", EXAMPLES, ids=[f"line{e.text_block.start if e.text_block else 0}-{i}"
-                              for i, e in enumerate(EXAMPLES)]
+    "example",
+    EXAMPLES,
+    ids=[f"line{e.text_block.start if e.text_block else 0}-{i}" for i, e in enumerate(EXAMPLES)],
 )
 def test_example(example: Example) -> None:
     module = load_app_module(BLOCKS)

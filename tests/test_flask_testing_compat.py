@@ -270,7 +270,7 @@ FLASK_TESTING_FAILURES = {
     # Flask-Testing's assertTemplateUsed then errors on the context (an error).
     "test_myapp.TestNotRenderTemplates.test_assert_mytemplate_used": (
         "AssertionError: Template mytemplate.html not used. Templates were used:"
-        " [ < F l a s k   \' t e s t _ m y a p p \' > ]"
+        " [ < F l a s k   ' t e s t _ m y a p p ' > ]"
         if FLASK_VERSION < (3, 2)
         else "AttributeError: 'AppContext' object has no attribute 'name'"
     ),

@@ -54,13 +54,15 @@ def make_app() -> flask.Flask:
         form = SignupForm()
         if form.validate_on_submit():
             return "welcome"
-        return flask.render_template(
-            "signup.html", form=form, search=SearchForm(), title="Sign up"
-        )
+        return flask.render_template("signup.html", form=form, search=SearchForm(), title="Sign up")
 
     @app.get("/plain")
     def plain() -> str:
         return flask.render_template_string("{{ title }}", title="Plain")
+
+    @app.get("/text")
+    def text() -> str:
+        return "no template"
 
     @app.get("/search")
     def search() -> str:
@@ -237,6 +239,110 @@ class TestAssertFormError:
         assert failure(body) == expected
 
 
+class TestPerResponse:
+    """response= (and a response for assert_form_error) reads only the templates
+    that response's request rendered: its per-response records."""
+
+    def test_the_form_of_that_response(self) -> None:
+        def body(self: t.Any) -> None:
+            rejected = self.client.post("/signup", data=BAD)
+            accepted = self.client.post("/signup", data={"name": "ann", "email": "a@x"})
+            assert accepted.data == b"welcome"
+            self.assertFormError("form", "email", "Invalid email address.", response=rejected)
+            assert_form_error(
+                rejected, "form", "name", ["Field must be at least 3 characters long."]
+            )
+
+        passes(body)
+
+    def test_another_response_s_form_is_not_looked_at(self) -> None:
+        def body(self: t.Any) -> None:
+            self.client.post("/signup", data=BAD)
+            searched = self.client.get("/search")
+            self.assertFormError("form", "email", [], response=searched)
+
+        assert failure(body) == (
+            "No form 'form' in the context of the templates GET /search (200 OK) rendered."
+            " Forms in the context: 'search' (a template string)."
+        )
+
+    def test_a_response_that_rendered_no_template(self) -> None:
+        def body(self: t.Any) -> None:
+            self.assertFormError("form", "email", [], response=self.client.get("/text"))
+
+        assert failure(body) == "No form 'form': GET /text (200 OK) rendered no template."
+
+    def test_msg_and_the_plain_function(self) -> None:
+        def body(self: t.Any) -> None:
+            response = self.client.post("/signup", data=BAD)
+            assert_form_error(response, "form", "email", [], msg="extra")
+
+        assert failure(body) == (
+            "Field 'email' of form 'form' has errors ['Invalid email address.'], expected"
+            f" none. {ERRORS_BY_FIELD} : extra"
+        )
+
+    def test_a_response_without_records(self) -> None:
+        from werkzeug.test import Client
+
+        seen: list[str] = []
+
+        def body(self: t.Any) -> None:
+            response = Client(self.app).get("/search")
+            seen.append(repr(response))
+            self.assertFormError("search", "q", [], response=response)
+
+        assert failure(body) == (
+            f"assertFormError() reads the templates a response's request rendered, and"
+            f" {seen[0]} carries no records: it comes from a client other than the"
+            " test's. Use a response of the test's client (or of a client made with"
+            " flask_testcase.isolated_client_class())."
+        )
+
+    def test_neither_a_response_nor_templates(self) -> None:
+        with pytest.raises(TypeError) as info:
+            assert_form_error(42, "form", "email", [])  # type: ignore[arg-type]
+        assert str(info.value) == (
+            "assert_form_error() takes a response of the test's client or a list of"
+            " rendered templates (the templates fixture), got 42."
+        )
+
+    def test_in_the_pytest_plugin(self, pytester: pytest.Pytester) -> None:
+        pytester.makeconftest(
+            f"""
+            import pytest
+            from {__name__} import make_app
+
+            @pytest.fixture
+            def app():
+                return make_app()
+            """
+        )
+        pytester.makepyfile(
+            test_it=f"""
+            from flask_testcase import assert_form_error
+            from flask_testcase.asserts import assertFormError
+
+            def test_per_response(client):
+                rejected = client.post("/signup", data={BAD!r})
+                client.get("/search")
+                assert_form_error(rejected, "form", "email", "Invalid email address.")
+                assertFormError("form", "age", ["Number must be at least 18."], response=rejected)
+                assertFormError("form", "age", [], response=rejected)
+            """
+        )
+        result = pytester.runpytest("-p", "no:flask", "-p", "no:cacheprovider")
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                # (fnmatch reads [...] as a set of characters: * stands for the list)
+                "E * AssertionError: Field 'age' of form 'form' has errors *, expected"
+                " none. Errors of the form, field by field:",
+                "E *   age: *Number must be at least 18.*",
+            ]
+        )
+
+
 class TestPlainFunction:
     def test_with_recorded_templates(self) -> None:
         app = make_app()
@@ -264,8 +370,7 @@ def test_without_wtforms_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(ImportError) as info:
         assert_form_error([], "form", "email", [])
     assert str(info.value) == (
-        "assertFormError() checks WTForms forms: pip install wtforms (or"
-        " flask-testcase[extras])."
+        "assertFormError() checks WTForms forms: pip install wtforms (or flask-testcase[extras])."
     )
 
 

@@ -125,8 +125,8 @@ def production(request: pytest.FixtureRequest) -> t.Iterator[tuple[str, str]]:
     require(backend)
     name = f"ftcprod{os.getpid()}"
     base = sa.engine.make_url(SERVERS[backend])
-    admin_url = base.set(database="postgres") if backend == "postgresql" else base._replace(
-        database=None
+    admin_url = (
+        base.set(database="postgres") if backend == "postgresql" else base._replace(database=None)
     )
     admin = sa.create_engine(admin_url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -53,9 +53,7 @@ def flask_mail_app(**config: t.Any) -> flask.Flask:
 
 def mailman_app() -> flask.Flask:
     app = flask.Flask("mailmanapp")
-    app.config.update(
-        SECRET_KEY="s", MAIL_BACKEND="smtp", MAIL_DEFAULT_SENDER="app@example.com"
-    )
+    app.config.update(SECRET_KEY="s", MAIL_BACKEND="smtp", MAIL_DEFAULT_SENDER="app@example.com")
     Mailman(app)
 
     @app.post("/signup/<name>")
@@ -378,12 +376,103 @@ class TestPytestPlugin:
         )
 
 
-def test_asserts_assert_email_sent_points_to_the_fixture() -> None:
-    from flask_testcase import asserts
+class TestAssertsFunctions:
+    """flask_testcase.asserts.assertEmailSent/assertNoEmailSent read the outbox of the
+    test that is running: a TestCase's, or the pytest plugin's."""
 
-    with pytest.raises(RuntimeError) as info:
-        asserts.assertEmailSent(to="a@example.com")
-    assert str(info.value) == (
-        "flask_testcase.asserts.assertEmailSent() reads a TestCase's outbox; in a pytest"
-        " test use flask_testcase.assert_email_sent(outbox, ...) with the outbox fixture."
-    )
+    def test_in_a_test_case(self) -> None:
+        from flask_testcase import asserts
+
+        class Inner(TestCase):
+            def create_app(self) -> flask.Flask:
+                return flask_mail_app()
+
+            def test_it(self) -> None:
+                asserts.assertNoEmailSent()
+                self.client.post("/notify")
+                found = asserts.assertEmailSent(to="cc@example.com", subject="Report")
+                assert found is self.outbox[0]
+                asserts.assertEmailSent(to="nobody@example.com")
+
+        assert only_failure(Inner) == (
+            "No email to 'nobody@example.com' was sent. Emails sent (1):\n"
+            "  1. to boss@example.com, cc@example.com: 'Report'"
+        )
+
+    def test_in_the_pytest_plugin(self, pytester: pytest.Pytester) -> None:
+        pytester.makeconftest(
+            """
+            import flask
+            import pytest
+            from flask_mailman import EmailMessage, Mail
+
+            @pytest.fixture
+            def app():
+                app = flask.Flask("inner")
+                app.config.update(SECRET_KEY="s", MAIL_BACKEND="smtp")
+                Mail(app)
+
+                @app.post("/send")
+                def send():
+                    EmailMessage("Hi", "body", "a@example.com", ["x@example.com"]).send()
+                    return "ok"
+
+                return app
+            """
+        )
+        pytester.makepyfile(
+            test_it="""
+            from flask_testcase.asserts import assertEmailSent, assertNoEmailSent
+
+            def test_passes(client):
+                assertNoEmailSent()
+                client.post("/send")
+                assert assertEmailSent(to="x@example.com").subject == "Hi"
+
+            def test_fails(client):
+                client.post("/send")
+                assertNoEmailSent(msg="quiet")
+            """
+        )
+        result = pytester.runpytest("-p", "no:flask", "-p", "no:cacheprovider")
+        result.assert_outcomes(passed=1, failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                "E * AssertionError: Emails sent (1):",
+                "E *   1. to x@example.com: 'Hi'",
+                "E *        | body : quiet",
+            ]
+        )
+
+    def test_no_mail_extension(self) -> None:
+        from flask_testcase import asserts
+
+        class Inner(TestCase):
+            def create_app(self) -> flask.Flask:
+                return flask.Flask("plain")
+
+            def test_it(self) -> None:
+                asserts.assertNoEmailSent()
+
+        assert only_failure(Inner) == TestWithoutAMailExtension.MESSAGE
+
+    def test_outside_a_test(self) -> None:
+        from flask_testcase import asserts
+
+        with pytest.raises(RuntimeError) as info:
+            asserts.assertEmailSent(to="a@example.com")
+        assert str(info.value) == (
+            "flask_testcase.asserts.assertEmailSent() reads the current test's records,"
+            " and no test is recording: use it in a test that uses the client fixture of"
+            " flask_testcase's pytest plugin, or in a flask_testcase.TestCase."
+        )
+
+    def test_an_ended_record_mail_block_is_no_longer_current(self) -> None:
+        from flask_testcase.mail import current_outbox
+
+        app = flask_mail_app()
+        with record_mail(app) as outer:
+            with record_mail(app) as inner:
+                assert current_outbox() is inner
+            assert current_outbox() is outer
+        assert current_outbox() is None

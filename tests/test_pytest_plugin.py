@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from _dbs import backend_params
 from _dbs import url_for
 
-APP = '''
+APP = """
 import pytest
 import sqlalchemy as sa
 from flask import Flask, flash, jsonify, redirect, render_template_string, request
@@ -67,7 +67,7 @@ def create_app(url="sqlite://"):
         print("hello from the cli")
 
     return app
-'''
+"""
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:

