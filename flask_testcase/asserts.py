@@ -137,6 +137,11 @@ def _function(name: str) -> t.Callable[..., t.Any]:
             return method(*args, **kwargs)
         except _current.NoCurrentTest as e:
             raise _current.NoCurrentTest(f"flask_testcase.asserts.{name}() {e}") from None
+        except AssertionError as e:
+            # A failure: the frames below (the method, unittest's fail()) say nothing
+            # about the test, and pytest would print them all. Start the traceback
+            # here, a frame pytest hides, so the test's own line is the last shown.
+            raise e.with_traceback(None)  # noqa: B904 (the same error: its cause is kept)
 
     function.__module__ = __name__
     function.__qualname__ = name

@@ -432,3 +432,35 @@ def test_assert_num_queries_counts_the_tests_queries() -> None:
         "1 != 0 : 1 queries executed, 0 expected\nCaptured queries were:\n"
         "1. INSERT INTO asserts_note (text) VALUES (?) : second",
     ]
+
+
+def test_pytest_shows_the_test_s_line_not_the_library_s(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        import flask
+        import pytest
+
+        @pytest.fixture
+        def app():
+            app = flask.Flask("inner")
+            app.get("/")(lambda: "hello")
+            return app
+        """
+    )
+    pytester.makepyfile(
+        test_it="""
+        from flask_testcase.asserts import assert404
+
+        def test_it(client):
+            response = client.get("/")
+            assert404(response)
+        """
+    )
+    result = pytester.runpytest("-p", "no:flask", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    # The failing line of the test, then the message: no frame of the library or of
+    # unittest between them.
+    result.stdout.fnmatch_lines([">       assert404(response)", "E       AssertionError: *"])
+    assert "flask_testcase" not in output.split(">       assert404(response)")[1], output
+    assert "unittest" not in output, output

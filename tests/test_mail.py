@@ -398,6 +398,9 @@ class TestAssertsFunctions:
             "No email to 'nobody@example.com' was sent. Emails sent (1):\n"
             "  1. to boss@example.com, cc@example.com: 'Report'"
         )
+        from flask_testcase.mail import current_outbox
+
+        assert current_outbox() is None, "the failed test's outbox is still current"
 
     def test_in_the_pytest_plugin(self, pytester: pytest.Pytester) -> None:
         pytester.makeconftest(
