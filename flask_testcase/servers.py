@@ -257,14 +257,33 @@ _MARIADB_VERSIONED = ["/opt/homebrew/opt/mariadb@*/bin", "/usr/local/opt/mariadb
 _Places = t.Iterator[tuple[str, t.Optional[Path]]]
 
 
+def _named_place(bindir: str | os.PathLike[str] | None, env: str) -> tuple[str, Path] | None:
+    """The one place to look when ``bindir`` or the environment variable ``env`` names
+    it (``bindir`` first), else None."""
+    if bindir is not None:
+        return f"bindir={os.fspath(bindir)!r}", Path(bindir)
+    value = os.environ.get(env)
+    if value:
+        return f"${env}={value!r}", Path(value)
+    return None
+
+
+def _versioned_places(patterns: list[str]) -> _Places:
+    """The directories each glob pattern matches, newest version first; a pattern that
+    matches none is named so."""
+    for pattern in patterns:
+        dirs = _newest_first(pattern)
+        if not dirs:
+            yield f"{pattern} (none)", None
+        for d in dirs:
+            yield str(d), d
+
+
 def _postgresql_candidates(bindir: str | os.PathLike[str] | None) -> _Places:
     """``(place looked at, directory or None)`` in the order they are tried."""
-    if bindir is not None:
-        yield f"bindir={os.fspath(bindir)!r}", Path(bindir)
-        return
-    env = os.environ.get(POSTGRESQL_BIN_ENV)
-    if env:
-        yield f"${POSTGRESQL_BIN_ENV}={env!r}", Path(env)
+    named = _named_place(bindir, POSTGRESQL_BIN_ENV)
+    if named is not None:
+        yield named
         return
     pg_config = shutil.which("pg_config")
     if pg_config is None:
@@ -279,12 +298,7 @@ def _postgresql_candidates(bindir: str | os.PathLike[str] | None) -> _Places:
         yield f"pg_config --bindir ({pg_config} said {out!r})", Path(out) if out else None
     initdb = shutil.which("initdb")
     yield "PATH", Path(initdb).resolve().parent if initdb else None
-    for pattern in _POSTGRESQL_VERSIONED:
-        dirs = _newest_first(pattern)
-        if not dirs:
-            yield f"{pattern} (none)", None
-        for d in dirs:
-            yield str(d), d
+    yield from _versioned_places(_POSTGRESQL_VERSIONED)
     for fixed in _POSTGRESQL_FIXED:
         yield fixed, Path(fixed)
     wheels = _wheel_bindirs()
@@ -328,24 +342,16 @@ def _find_postgresql(bindir: str | os.PathLike[str] | None) -> _Binaries:
 
 
 def _mariadb_candidates(bindir: str | os.PathLike[str] | None) -> _Places:
-    if bindir is not None:
-        yield f"bindir={os.fspath(bindir)!r}", Path(bindir)
-        return
-    env = os.environ.get(MARIADB_BIN_ENV)
-    if env:
-        yield f"${MARIADB_BIN_ENV}={env!r}", Path(env)
+    named = _named_place(bindir, MARIADB_BIN_ENV)
+    if named is not None:
+        yield named
         return
     for name in ("mariadbd", "mysqld"):
         found = shutil.which(name)
         yield f"PATH ({name})", Path(found).resolve().parent if found else None
     for fixed in _MARIADB_FIXED:
         yield fixed, Path(fixed)
-    for pattern in _MARIADB_VERSIONED:
-        dirs = _newest_first(pattern)
-        if not dirs:
-            yield f"{pattern} (none)", None
-        for d in dirs:
-            yield str(d), d
+    yield from _versioned_places(_MARIADB_VERSIONED)
 
 
 def _find_mariadb(bindir: str | os.PathLike[str] | None) -> _Binaries:
@@ -1075,6 +1081,15 @@ def _create_database(kind: _Kind, url: URL) -> None:
         engine.dispose()
 
 
+def _until_stopped(server: TemporaryServer) -> Iterator[TemporaryServer]:
+    """Yield ``server``, then stop it however the ``with`` block ends: the rest of
+    :func:`temporary_postgresql` and :func:`temporary_mariadb` once started."""
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 # -- public entry points ------------------------------------------------------------
 
 
@@ -1115,10 +1130,7 @@ def temporary_postgresql(
         _KINDS["postgresql"], bindir=bindir, database=database, port=port, driver=driver,
         base_dir=base_dir, settings=settings, timeout=timeout,
     )  # fmt: skip
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _until_stopped(server)
 
 
 @contextlib.contextmanager
@@ -1145,10 +1157,7 @@ def temporary_mariadb(
         _KINDS["mariadb"], bindir=bindir, database=database, port=port, driver=driver,
         base_dir=base_dir, settings=settings, timeout=timeout,
     )  # fmt: skip
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _until_stopped(server)
 
 
 # The sockets of every server started by this process, for :func:`serves`.
