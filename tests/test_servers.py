@@ -38,6 +38,7 @@ from flask_testcase import temporary_postgresql
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
+    from contextlib import AbstractContextManager
 
 ROOT = Path(__file__).resolve().parent.parent
 START = {"postgresql": temporary_postgresql, "mariadb": temporary_mariadb}
@@ -124,6 +125,34 @@ def python(code: str, **env: str) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
+def server_in_a_child(kind: str) -> tuple[subprocess.Popen[str], int, Path]:
+    """A child process inside ``with temporary_<kind>()``, asleep; with the pid and
+    directory of its server."""
+    proc = python(
+        f"""
+        import time
+        from flask_testcase import {START[kind].__name__} as start
+        with start() as server:
+            print(server.pid, server.directory, flush=True)
+            time.sleep(60)
+        """
+    )
+    assert proc.stdout is not None
+    pid, directory = proc.stdout.readline().split()
+    return proc, int(pid), Path(directory)
+
+
+def start_error(
+    start: t.Callable[..., AbstractContextManager[TemporaryServer]],
+    error: type[Exception] = ServerError,
+    **kwargs: t.Any,
+) -> str:
+    """The message of the ``error`` that ``start(**kwargs)`` raises."""
+    with pytest.raises(error) as info, start(**kwargs):
+        pass
+    return str(info.value)
+
+
 # -- starting and stopping ----------------------------------------------------------
 
 
@@ -171,46 +200,26 @@ class TestStartAndStop:
 
     def test_stopped_and_removed_on_ctrl_c(self, kind: str, base: Path) -> None:
         need(kind)
-        proc = python(
-            f"""
-            import time
-            from flask_testcase import {START[kind].__name__} as start
-            with start() as server:
-                print(server.pid, server.directory, flush=True)
-                time.sleep(60)
-            """
-        )
-        assert proc.stdout is not None
-        pid, directory = proc.stdout.readline().split()
+        proc, pid, directory = server_in_a_child(kind)
         # Ctrl-C in a terminal signals the whole foreground process group.
         os.kill(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=30)
         # Python ends itself with SIGINT after an uncaught KeyboardInterrupt.
         assert proc.returncode == -signal.SIGINT and "KeyboardInterrupt" in err, err
-        assert not running(int(pid))
-        assert not Path(directory).exists()
+        assert not running(pid)
+        assert not directory.exists()
 
     def test_a_killed_parent_takes_its_server_along_and_the_next_start_cleans_up(
         self, kind: str, base: Path
     ) -> None:
         need(kind)
-        proc = python(
-            f"""
-            import time
-            from flask_testcase import {START[kind].__name__} as start
-            with start() as server:
-                print(server.pid, server.directory, flush=True)
-                time.sleep(60)
-            """
-        )
-        assert proc.stdout is not None
-        pid, directory = proc.stdout.readline().split()
+        proc, pid, directory = server_in_a_child(kind)
         proc.kill()
         proc.communicate(timeout=30)
-        assert wait_until_ended(int(pid)), f"the server (pid {pid}) outlived its parent"
-        assert Path(directory).exists()  # SIGKILL leaves no chance to remove it ...
+        assert wait_until_ended(pid), f"the server (pid {pid}) outlived its parent"
+        assert directory.exists()  # SIGKILL leaves no chance to remove it ...
         with START[kind]():
-            assert not Path(directory).exists()  # ... the next start does
+            assert not directory.exists()  # ... the next start does
 
     def test_the_run_wide_server_is_one_per_process_and_stopped_at_exit(
         self, kind: str, base: Path
@@ -258,9 +267,8 @@ class TestStartAndStop:
             taken.bind(("127.0.0.1", 0))
             taken.listen()
             port = taken.getsockname()[1]
-            with pytest.raises(ServerError) as info, START[kind](port=port):
-                pass
-        assert str(info.value) == (
+            message = start_error(START[kind], port=port)
+        assert message == (
             f"port {port} on 127.0.0.1 is taken (Address already in use); pass port=0 for"
             " a free port, or port=None (the default) for a unix socket only"
         )
@@ -271,9 +279,7 @@ class TestStartAndStop:
     ) -> None:
         need(kind)
         bad = {"postgresql": {"shared_buffers": "lots"}, "mariadb": {"no_such_option": "1"}}
-        with pytest.raises(ServerError) as info, START[kind](settings=bad[kind]):
-            pass
-        message = str(info.value)
+        message = start_error(START[kind], settings=bad[kind])
         status = {"postgresql": 1, "mariadb": 7}[kind]
         assert message.startswith(
             f"the throwaway {kind} server exited with status {status}. The end of its log"
@@ -400,18 +406,14 @@ def test_binaries_the_servers_user_cannot_reach_say_why(base: Path) -> None:
     private = Path(tempfile.mkdtemp(prefix="ftc-private-"))  # mode 700, root's
     try:
         shutil.copytree(installed[-1].parent, private / "bin", symlinks=True)
-        with (
-            pytest.raises(servers.ServerError) as info,
-            temporary_postgresql(bindir=private / "bin"),
-        ):
-            pass
+        message = start_error(temporary_postgresql, bindir=private / "bin")
         user = servers._unprivileged_user()
         assert user is not None
         assert (
             f"could not run {private / 'bin' / 'initdb'}: the server runs as the unprivileged"
             f" user {user.name!r} (PostgreSQL refuses to run as root), and {private} keeps"
             " that user out (mode 700)."
-        ) in str(info.value)
+        ) in message
     finally:
         shutil.rmtree(private, ignore_errors=True)
 
@@ -442,9 +444,7 @@ def test_missing_binaries_list_every_place_looked_at(
     monkeypatch.setattr(servers, "_POSTGRESQL_VERSIONED", [f"{tmp_path}/pgsql-*/bin"])
     monkeypatch.setattr(servers, "_POSTGRESQL_FIXED", [f"{tmp_path}/fixed"])
     monkeypatch.setattr(servers, "_wheel_bindirs", list)
-    with pytest.raises(ServerError) as info, temporary_postgresql():
-        pass
-    assert str(info.value) == (
+    assert start_error(temporary_postgresql) == (
         "no PostgreSQL server binaries (initdb and postgres) found. Looked in:\n"
         "  - pg_config --bindir (no pg_config on PATH)\n"
         "  - PATH\n"
@@ -461,9 +461,7 @@ def test_missing_binaries_list_every_place_looked_at(
 def test_an_explicit_directory_without_binaries_is_the_only_place_looked_at(
     tmp_path: Path,
 ) -> None:
-    with pytest.raises(ServerError) as info, temporary_mariadb(bindir=tmp_path):
-        pass
-    assert str(info.value).startswith(
+    assert start_error(temporary_mariadb, bindir=tmp_path).startswith(
         "no MariaDB server binaries (mariadbd and mariadb-install-db) found. Looked in:\n"
         f"  - bindir='{tmp_path}': no mariadbd or mysqld\nInstall the server"
     )
@@ -473,10 +471,8 @@ def test_the_environment_variable_names_the_directory(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv(servers.POSTGRESQL_BIN_ENV, str(tmp_path))
-    with pytest.raises(ServerError) as info, temporary_postgresql():
-        pass
-    assert f"  - $FLASK_TESTCASE_POSTGRESQL_BIN='{tmp_path}': no initdb and postgres\n" in str(
-        info.value
+    assert f"  - $FLASK_TESTCASE_POSTGRESQL_BIN='{tmp_path}': no initdb and postgres\n" in (
+        start_error(temporary_postgresql)
     )
 
 
@@ -484,9 +480,7 @@ def test_too_old_binaries_are_refused(open_dir: Path) -> None:
     bindir = fake_binaries(
         open_dir / "bin", {"initdb": "exit 0", "postgres": "echo 'postgres (PostgreSQL) 9.6.24'"}
     )
-    with pytest.raises(ServerError) as info, temporary_postgresql(bindir=bindir):
-        pass
-    assert str(info.value) == (
+    assert start_error(temporary_postgresql, bindir=bindir) == (
         f"PostgreSQL 9.6 at {bindir} is too old: throwaway servers need PostgreSQL 12 or"
         " newer; install a newer one or point FLASK_TESTCASE_POSTGRESQL_BIN at its bin"
         " directory"
@@ -499,12 +493,10 @@ def test_mysql_is_not_taken_for_mariadb(open_dir: Path) -> None:
         {"mysqld": "echo 'mysqld  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server)'",
          "mysql_install_db": "exit 0"},
     )  # fmt: skip
-    with pytest.raises(ServerError) as info, temporary_mariadb(bindir=bindir):
-        pass
     assert (
         f"  - bindir='{bindir}': {bindir}/mysqld is not MariaDB ('mysqld  Ver 8.0.36 for"
         " Linux on x86_64 (MySQL Community Server)'); MySQL is not supported\n"
-    ) in str(info.value)
+    ) in start_error(temporary_mariadb, bindir=bindir)
 
 
 def test_a_failing_initdb_shows_its_output_and_leaves_nothing(
@@ -515,9 +507,7 @@ def test_a_failing_initdb_shows_its_output_and_leaves_nothing(
         {"initdb": "echo 'initdb: error: the disk is on fire' >&2; exit 1",
          "postgres": "echo 'postgres (PostgreSQL) 16.4'"},
     )  # fmt: skip
-    with pytest.raises(ServerError) as info, temporary_postgresql(bindir=bindir):
-        pass
-    message = str(info.value)
+    message = start_error(temporary_postgresql, bindir=bindir)
     assert message.startswith(
         f"initialising the PostgreSQL data directory failed: {bindir}/initdb -D "
     ), message
@@ -535,9 +525,7 @@ def test_an_unwritable_cache_is_named_with_the_fix(
     (tmp_path / "a-file").write_text("")
     cache = tmp_path / "a-file" / "cache"
     monkeypatch.setenv(servers.CACHE_DIR_ENV, str(cache))
-    with pytest.raises(ServerError) as info, temporary_postgresql():
-        pass
-    assert str(info.value) == (
+    assert start_error(temporary_postgresql) == (
         f"the cache directory {cache} is not writable ([Errno 20] Not a directory:"
         f" '{cache}'); make it writable, or set FLASK_TESTCASE_CACHE_DIR (or"
         " XDG_CACHE_HOME) to a writable directory"
@@ -548,9 +536,7 @@ def test_an_unwritable_cache_is_named_with_the_fix(
 def test_a_missing_server_directory_is_named(tmp_path: Path) -> None:
     need("postgresql")
     missing = tmp_path / "missing"
-    with pytest.raises(ServerError) as info, temporary_postgresql(base_dir=missing):
-        pass
-    assert str(info.value) == (
+    assert start_error(temporary_postgresql, base_dir=missing) == (
         f"the server directory '{missing}' does not exist; create it or choose another"
         " with base_dir= or FLASK_TESTCASE_SERVER_DIR"
     )
@@ -576,9 +562,7 @@ def test_a_missing_server_directory_is_named(tmp_path: Path) -> None:
 def test_misuse_is_refused_before_anything_starts(
     kwargs: dict[str, t.Any], error: type[Exception], message: str
 ) -> None:
-    with pytest.raises(error) as info, temporary_postgresql(**kwargs):
-        pass
-    assert str(info.value) == message
+    assert start_error(temporary_postgresql, error, **kwargs) == message
 
 
 def test_shared_server_refuses_an_unknown_kind() -> None:
