@@ -106,15 +106,28 @@ def url(request: pytest.FixtureRequest) -> str:
     return url_for(request.param, "plugin")
 
 
-def count_notes(url: str) -> int:
-    """Rows in plugin_note seen from a brand-new connection (for in-memory SQLite
-    there is nothing to see after the inner run: it ran in its own database)."""
+def assert_no_notes_left(url: str) -> None:
+    """Fail unless plugin_note is empty, seen from a brand-new connection, after the
+    inner run. In-memory SQLite is not checked: the inner run had a database of its
+    own, gone with it."""
+    if url == "sqlite://":
+        return
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
-            return int(conn.scalar(sa.text("SELECT count(*) FROM plugin_note")))
+            count = int(conn.scalar(sa.text("SELECT count(*) FROM plugin_note")))
     finally:
         engine.dispose()
+    assert count == 0, f"the inner run left {count} rows in plugin_note"
+
+
+def assert_setup_error(pytester: pytest.Pytester, fixture: str, line: str) -> None:
+    """Fail unless a test asking for ``fixture`` errors in its setup, with ``line`` (an
+    fnmatch pattern) in the output."""
+    pytester.makepyfile(test_it=f"def test_it({fixture}):\n    pass\n")
+    result = run(pytester)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([line])
 
 
 class TestLeavesOtherTestsAlone:
@@ -277,8 +290,7 @@ class TestMoreFixtures:
             """,
         )
         run(pytester).assert_outcomes(passed=2)
-        if url != "sqlite://":
-            assert count_notes(url) == 0
+        assert_no_notes_left(url)
 
     def test_flask_app_in_the_ini_file_names_the_factory(self, pytester: pytest.Pytester) -> None:
         pytester.makepyfile(myapp=APP)
@@ -289,48 +301,39 @@ class TestMoreFixtures:
 
 class TestBadInput:
     def test_no_app_says_how_to_give_one(self, pytester: pytest.Pytester) -> None:
-        pytester.makepyfile(test_it="def test_it(client):\n    pass\n")
-        result = run(pytester)
-        result.assert_outcomes(errors=1)
-        result.stdout.fnmatch_lines(
-            [
-                "*No Flask app: flask_testcase's fixtures need one. Define an 'app' fixture"
-                " in conftest.py that returns your app*"
-            ]
+        assert_setup_error(
+            pytester,
+            "client",
+            "*No Flask app: flask_testcase's fixtures need one. Define an 'app' fixture"
+            " in conftest.py that returns your app*",
         )
 
     def test_an_ini_factory_that_cannot_load(self, pytester: pytest.Pytester) -> None:
         pytester.makeini("[pytest]\nflask_app = nowhere:create_app\n")
-        pytester.makepyfile(test_it="def test_it(client):\n    pass\n")
-        result = run(pytester)
-        result.stdout.fnmatch_lines(
-            ["*flask_app = 'nowhere:create_app' in the ini file cannot be loaded*"]
+        assert_setup_error(
+            pytester,
+            "client",
+            "*flask_app = 'nowhere:create_app' in the ini file cannot be loaded*",
         )
 
     def test_an_app_fixture_returning_something_else(self, pytester: pytest.Pytester) -> None:
         pytester.makeconftest("import pytest\n\n@pytest.fixture\ndef app():\n    pass\n")
-        pytester.makepyfile(test_it="def test_it(client):\n    pass\n")
-        result = run(pytester)
-        result.assert_outcomes(errors=1)
-        result.stdout.fnmatch_lines(
-            [
-                "*TypeError: the 'app' fixture must return a flask.Flask instance, got None"
-                " (NoneType). Did the fixture forget to return it?"
-            ]
+        assert_setup_error(
+            pytester,
+            "client",
+            "*TypeError: the 'app' fixture must return a flask.Flask instance, got None"
+            " (NoneType). Did the fixture forget to return it?",
         )
 
     def test_db_without_flask_sqlalchemy(self, pytester: pytest.Pytester) -> None:
         pytester.makeconftest(
             "import pytest, flask\n\n@pytest.fixture\ndef app():\n    return flask.Flask('bare')\n"
         )
-        pytester.makepyfile(test_it="def test_it(db):\n    pass\n")
-        result = run(pytester)
-        result.assert_outcomes(errors=1)
-        result.stdout.fnmatch_lines(
-            [
-                "*'db' needs the app's Flask-SQLAlchemy, and the app 'bare' has none: call"
-                " db.init_app(app) in your app factory, or define your own 'db' fixture.*"
-            ]
+        assert_setup_error(
+            pytester,
+            "db",
+            "*'db' needs the app's Flask-SQLAlchemy, and the app 'bare' has none: call"
+            " db.init_app(app) in your app factory, or define your own 'db' fixture.*",
         )
 
     def test_pytest_flask_beside_it_is_refused_with_the_way_out(
@@ -394,8 +397,7 @@ class TestDatabase:
             """,
         )
         run(pytester).assert_outcomes(passed=2)
-        if url != "sqlite://":
-            assert count_notes(url) == 0
+        assert_no_notes_left(url)
 
     def test_a_users_own_db_fixture_wins(self, pytester: pytest.Pytester) -> None:
         make(
@@ -439,8 +441,7 @@ def notes(db):
             """,
         )
         run(pytester).assert_outcomes(passed=2)
-        if url != "sqlite://":
-            assert count_notes(url) == 0
+        assert_no_notes_left(url)
 
     def test_assert_num_queries(self, pytester: pytest.Pytester) -> None:
         make(
@@ -515,5 +516,4 @@ class TestLiveServer:
             """,
         )
         run(pytester).assert_outcomes(passed=2)
-        if url != "sqlite://":
-            assert count_notes(url) == 0
+        assert_no_notes_left(url)
