@@ -12,6 +12,7 @@ into the next.
 from __future__ import annotations
 
 import contextvars
+import functools
 import typing as t
 
 from flask.testing import FlaskClient
@@ -24,6 +25,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterable
     from collections.abc import Iterator
 
+    import flask
     from _typeshed.wsgi import StartResponse
     from _typeshed.wsgi import WSGIApplication
     from _typeshed.wsgi import WSGIEnvironment
@@ -133,3 +135,23 @@ def isolated_client_class(base: type[FlaskClient] | None = None) -> type[FlaskCl
 @class_factory
 def _isolated_subclass(base: type[FlaskClient]) -> type[FlaskClient]:
     return type(f"Isolated{base.__name__}", (_FreshContextRequests, base), {})
+
+
+def isolate_test_client(app: flask.Flask) -> t.Callable[[], object]:
+    """Give ``app`` the :func:`isolated_client_class` of its test client class, for
+    one test (:class:`~flask_testcase.TestCase` and the pytest plugin); return the
+    undo."""
+    return set_for_test(app, "test_client_class", isolated_client_class(app.test_client_class))
+
+
+def set_for_test(app: flask.Flask, name: str, value: t.Any) -> t.Callable[[], object]:
+    """Set the attribute ``name`` on ``app`` itself to ``value``; return the undo, which
+    puts back the app's own attribute, or removes the one set, so that the class's
+    shows again."""
+    own = vars(app)
+    if name in own:
+        undo = functools.partial(setattr, app, name, own[name])
+    else:
+        undo = functools.partial(own.pop, name, None)
+    setattr(app, name, value)
+    return undo

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from . import _current
 from ._compat import FlaskTestingAliases
-from ._requests import isolated_client_class
+from ._requests import isolate_test_client
 from .assertions import AssertionsMixin
 from .capture import record_flashed_messages
 from .capture import record_templates
@@ -190,11 +190,7 @@ class TestCase(
         self.addCleanup(self._forget_fixtures)
         app = self.app = self._get_app()
 
-        if "test_client_class" in vars(app):
-            self.addCleanup(setattr, app, "test_client_class", app.test_client_class)
-        else:
-            self.addCleanup(vars(app).pop, "test_client_class", None)
-        app.test_client_class = isolated_client_class(app.test_client_class)
+        self.addCleanup(isolate_test_client(app))
         self.client = app.test_client()
         self.runner = app.test_cli_runner()
 

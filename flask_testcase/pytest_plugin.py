@@ -238,7 +238,8 @@ def _flask_testcase_app(request: pytest.FixtureRequest) -> Iterator[None]:
     if "app" not in request.fixturenames and "live_server" not in request.fixturenames:
         yield
         return
-    from ._requests import isolated_client_class
+    from ._requests import isolate_test_client
+    from ._requests import set_for_test
     from .case import _active_contexts
     from .case import _pop_test_context
     from .case import _restore_config
@@ -247,8 +248,8 @@ def _flask_testcase_app(request: pytest.FixtureRequest) -> Iterator[None]:
     with contextlib.ExitStack() as stack:
         saved = dict(app.config)
         stack.callback(_restore_config, app, saved)
-        _set_for_test(stack, app, "test_client_class", isolated_client_class(app.test_client_class))
-        _set_for_test(stack, app, "response_class", _comparing(app.response_class))
+        stack.callback(isolate_test_client(app))
+        stack.callback(set_for_test(app, "response_class", _comparing(app.response_class)))
         for marker in request.node.iter_markers("options"):
             app.config.update({key.upper(): value for key, value in marker.kwargs.items()})
         isolation = _outer_isolation(request, app)
@@ -268,14 +269,6 @@ def _flask_testcase_app(request: pytest.FixtureRequest) -> Iterator[None]:
         flashed = stack.enter_context(record_flashed_messages(app))
         stack.callback(_current.push(rendered, flashed, isolation, app=app))
         yield
-
-
-def _set_for_test(stack: contextlib.ExitStack, app: flask.Flask, name: str, value: t.Any) -> None:
-    if name in vars(app):
-        stack.callback(setattr, app, name, vars(app)[name])
-    else:
-        stack.callback(vars(app).pop, name, None)
-    setattr(app, name, value)
 
 
 def _push_more(**changes: t.Any) -> t.Callable[[], None]:
