@@ -51,6 +51,7 @@ from .servers import temporary_mariadb
 from .servers import temporary_postgresql
 from .twill import Twill
 from .twill import TwillTestCase
+from .twill import _is_twill_available_getattr
 
 if t.TYPE_CHECKING:
     #: ``True`` when twill 3 can be imported, so that :class:`Twill` and
@@ -58,14 +59,7 @@ if t.TYPE_CHECKING:
     #: ``import flask_testcase`` never imports twill.
     is_twill_available: bool
 else:
-
-    def __getattr__(name: str) -> t.Any:
-        # Computed when read, so that importing flask_testcase never imports twill.
-        if name == "is_twill_available":
-            from .twill import _twill_available
-
-            return _twill_available()
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    __getattr__ = _is_twill_available_getattr(__name__)
 
 
 __version__ = "0.1.0"

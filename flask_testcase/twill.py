@@ -69,6 +69,19 @@ def _twill_available() -> bool:
     return True
 
 
+def _is_twill_available_getattr(module: str) -> t.Callable[[str], t.Any]:
+    """The module ``__getattr__`` of ``flask_testcase`` and ``flask_testcase.utils``:
+    ``is_twill_available`` is computed when read, so that importing them never imports
+    twill."""
+
+    def __getattr__(name: str) -> t.Any:
+        if name == "is_twill_available":
+            return _twill_available()
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return __getattr__
+
+
 @class_factory
 def _app_browser_class() -> type[TwillBrowser]:
     """The twill browser subclass bound to one application (made once twill is imported)."""

@@ -13,18 +13,13 @@ from .case import TestCase
 from .live_server import LiveServerTestCase
 from .twill import Twill
 from .twill import TwillTestCase
+from .twill import _is_twill_available_getattr
 
 if t.TYPE_CHECKING:
     is_twill_available: bool
 else:
-
-    def __getattr__(name: str) -> t.Any:
-        # Flask-Testing's name, computed when read as in flask_testcase itself.
-        if name == "is_twill_available":
-            from .twill import _twill_available
-
-            return _twill_available()
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # Flask-Testing's name, computed when read as in flask_testcase itself.
+    __getattr__ = _is_twill_available_getattr(__name__)
 
 
 __all__ = [

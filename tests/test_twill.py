@@ -164,6 +164,11 @@ class TestImport:
         with pytest.raises(AttributeError) as info:
             flask_testcase.is_twil_available  # type: ignore[attr-defined]  # noqa: B018
         assert str(info.value) == "module 'flask_testcase' has no attribute 'is_twil_available'"
+        with pytest.raises(AttributeError) as info:
+            flask_testcase.utils.is_twil_available  # type: ignore[attr-defined]  # noqa: B018
+        assert str(info.value) == (
+            "module 'flask_testcase.utils' has no attribute 'is_twil_available'"
+        )
 
     def test_reading_is_twill_available_imports_twill_only_then(self) -> None:
         code = (
