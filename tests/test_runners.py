@@ -44,7 +44,9 @@ def tool(name: str) -> str:
     return found
 
 
-UNITTEST_SUMMARY = "Ran 8 tests"
+#: Python 3.12.1 alone did not count a skipped test as run (CPython gh-106584, undone
+#: in 3.12.2), so the one test of the skipped class is missing from its count.
+UNITTEST_SUMMARY = "Ran 7 tests" if sys.version_info[:3] == (3, 12, 1) else "Ran 8 tests"
 
 
 def test_unittest() -> None:
