@@ -1,7 +1,8 @@
 """Memo: a small Flask application that the example test suite exercises.
 
-Users register and log in through HTML forms, write short memos, read them as
-server-rendered pages or through a JSON API, and manage accounts from the CLI.
+Users register (and get a welcome email) and log in through HTML forms, write short
+memos, read them as server-rendered pages or through a JSON API, and manage accounts
+from the CLI.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import typing as t
 
 from flask import Flask
 
+from .extensions import csrf
+from .extensions import login_manager
+from .extensions import mail
 from .models import db
 
 __all__ = ["create_app", "db"]
@@ -35,6 +39,10 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
         # method, never production.
         PASSWORD_HASH_METHOD="scrypt",
         MEMOS_PER_PAGE=20,
+        # Flask-Mailman: print emails on the console until a real backend (such as
+        # "smtp", with MAIL_SERVER and friends) is configured.
+        MAIL_BACKEND="console",
+        MAIL_DEFAULT_SENDER="Memo <memo@example.com>",
     )
     app.config.from_prefixed_env("MEMO")
     if config:
@@ -43,6 +51,9 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
         os.makedirs(app.instance_path, exist_ok=True)
 
     db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    mail.init_app(app)
 
     from . import api
     from . import auth
@@ -52,5 +63,7 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(memos.bp)
     app.register_blueprint(api.bp)
+    # The API takes JSON only (see api.py): no CSRF token.
+    csrf.exempt(api.bp)
     cli.register(app)
     return app

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from werkzeug.datastructures import MultiDict
 
-from .forms import validate_registration
+from .forms import RegistrationForm
 from .models import User
 from .models import db
 
@@ -19,18 +20,20 @@ def init_db() -> None:
 
 @click.command("create-user")
 @click.argument("username")
+@click.option("--email", prompt=True, help="The user's email address.")
 @click.password_option()
-def create_user(username: str, password: str) -> None:
-    """Create a user account."""
-    username = username.strip().lower()
-    errors = validate_registration(username, password)
-    if errors:
-        raise click.UsageError(" ".join(errors.values()))
-    user = User(username=username)
+def create_user(username: str, email: str, password: str) -> None:
+    """Create a user account (no welcome email)."""
+    # The registration form's checks, without a request (so without a CSRF token).
+    data = MultiDict({"username": username, "email": email, "password": password})
+    form = RegistrationForm(formdata=data, meta={"csrf": False})
+    if not form.validate():
+        raise click.UsageError(" ".join(e for errors in form.errors.values() for e in errors))
+    user = User(username=form.username.data, email=form.email.data)
     user.set_password(password)
     db.session.add(user)
     db.session.commit()
-    click.echo(f"Created user {username} (id {user.id}).")
+    click.echo(f"Created user {user.username} (id {user.id}).")
 
 
 def register(app: Flask) -> None:

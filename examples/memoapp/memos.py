@@ -8,14 +8,14 @@ from flask import Blueprint
 from flask import abort
 from flask import current_app
 from flask import flash
-from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_login import current_user
+from flask_login import login_required
 from sqlalchemy.orm import joinedload
 
-from .auth import login_required
 from .forms import validate_memo
 from .models import Memo
 from .models import db
@@ -25,7 +25,8 @@ bp = Blueprint("memos", __name__)
 
 @bp.route("/")
 def index() -> t.Any:
-    # Load the authors with the memos: one query for the page, not one per memo.
+    # Load the authors with the memos: one query for the page, not one per memo. The
+    # page size is read for each request.
     query = (
         db.select(Memo)
         .options(joinedload(Memo.author))
@@ -47,8 +48,11 @@ def create() -> t.Any:
     if request.method == "POST":
         errors = validate_memo(request.form)
         if not errors:
-            memo = Memo(author=g.user, title=request.form["title"].strip(),
-                        body=request.form.get("body", ""))
+            memo = Memo(
+                author_id=current_user.id,
+                title=request.form["title"].strip(),
+                body=request.form.get("body", ""),
+            )
             db.session.add(memo)
             db.session.commit()
             flash("Memo saved.", "success")
@@ -63,7 +67,7 @@ def create() -> t.Any:
 @login_required
 def delete(memo_id: int) -> t.Any:
     memo = db.get_or_404(Memo, memo_id)
-    if memo.author_id != g.user.id:
+    if memo.author_id != current_user.id:
         abort(403)
     db.session.delete(memo)
     db.session.commit()

@@ -6,6 +6,7 @@ import datetime as dt
 import typing as t
 
 from flask import current_app
+from flask_login import UserMixin
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import ForeignKey
 from sqlalchemy import String
@@ -29,11 +30,14 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-class User(db.Model):  # type: ignore[name-defined,misc]
+class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+    # UserMixin gives what Flask-Login needs: get_id() (the id as a string, which
+    # the user_loader in auth.py loads the user by), is_authenticated and the like.
     __tablename__ = "user"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(20), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(200))
     memos: Mapped[list[Memo]] = relationship(back_populates="author", order_by="Memo.id")
 

@@ -24,7 +24,11 @@ def database_url():
     return database_for_tests(url) if url else "sqlite://"
 
 
-#: Settings for tests; a cheap password hash (the default is slow on purpose).
+#: Settings for tests; a cheap password hash (the default is slow on purpose). CSRF
+#: protection stays on, as in production: the test classes that post forms built by
+#: hand turn it off with ``@override_config(WTF_CSRF_ENABLED=False)``, and twill and
+#: the browser submit the token the page's form carries. Emails are never sent: the
+#: test case records them in ``self.outbox``.
 TEST_CONFIG = {
     "TESTING": True,
     "SECRET_KEY": "test",
@@ -36,10 +40,11 @@ PASSWORD = "correct horse"
 
 
 class MemoTestCase(TestCase):
-    """Builds the app with :data:`TEST_CONFIG` and gives helpers for users.
+    """Builds the app with :data:`TEST_CONFIG` and makes users.
 
     With ``db`` set, the tables are created once per run and every test runs in a
-    transaction rolled back afterwards, whatever the views commit.
+    transaction rolled back afterwards, whatever the views commit. Tests that need a
+    logged-in user call ``self.login(user)`` (no form, no password check).
     """
 
     db = db
@@ -47,16 +52,10 @@ class MemoTestCase(TestCase):
     def create_app(self):
         return create_app(TEST_CONFIG)
 
-    def make_user(self, username="ada", password=PASSWORD):
+    def make_user(self, username="ada", password=PASSWORD, email=None):
         """Add a user straight to the database and return it."""
-        user = User(username=username)
+        user = User(username=username, email=email or f"{username}@example.com")
         user.set_password(password)
         db.session.add(user)
         db.session.commit()
         return user
-
-    def log_in(self, username="ada", password=PASSWORD):
-        """Log in through the form, as a browser would; return the response."""
-        return self.client.post(
-            "/auth/login", data={"username": username, "password": password}
-        )

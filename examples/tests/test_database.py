@@ -6,10 +6,13 @@ from memoapp.models import Memo
 from memoapp.models import User
 from memoapp.models import db
 
+from flask_testcase import override_config
+
 from .base import PASSWORD
 from .base import MemoTestCase
 
 
+@override_config(WTF_CSRF_ENABLED=False)
 class SharedMemoTests(MemoTestCase):
     """Every test sees the rows made once in ``setUpTestData``; what a test changes
     (through a view that commits, or directly) is rolled back after it."""
@@ -18,9 +21,9 @@ class SharedMemoTests(MemoTestCase):
     def setUpTestData(cls):
         # Runs once for the class, in an app context, inside a transaction rolled
         # back after the class. Keep ids: the instances are detached afterwards.
-        ada = User(username="ada")
+        ada = User(username="ada", email="ada@example.com")
         ada.set_password(PASSWORD)
-        grace = User(username="grace")
+        grace = User(username="grace", email="grace@example.com")
         grace.set_password(PASSWORD)
         memos = [Memo(author=ada, title=f"Memo {i}") for i in range(5)]
         memos.append(Memo(author=grace, title="Grace's memo"))
@@ -33,7 +36,8 @@ class SharedMemoTests(MemoTestCase):
         return db.session.scalar(db.select(db.func.count()).select_from(model))
 
     def test_a_deleting_through_the_view_commits(self):
-        self.log_in("ada")
+        # The class's user, loaded in this test's session.
+        self.login(db.session.get(User, self.ada_id))
         response = self.client.post(f"/memos/{self.first_memo_id}/delete")
         self.assertRedirects(response, "/")
         self.assertEqual(self.count(Memo), 5)

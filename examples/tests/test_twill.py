@@ -12,6 +12,8 @@ from .base import MemoTestCase
 
 
 class TwillTests(MemoTestCase, TwillTestCase):
+    """CSRF protection stays on: twill submits the token the page's form carries."""
+
     def setUp(self):
         self.make_user("ada")
 
@@ -25,11 +27,23 @@ class TwillTests(MemoTestCase, TwillTestCase):
         self.assertEqual((memo.title, memo.author.username), ("Written by twill", "ada"))
 
     def test_commands_from_python(self):
+        # A registration through the page's form, which carries its CSRF token.
         self.browser.go(self.make_twill_url("/auth/register"))
         form = self.browser.form("register")
-        self.browser.form_field(form, "username").value = "x"
-        self.browser.form_field(form, "password").value = "short"
+        self.browser.form_field(form, "username").value = "grace"
+        self.browser.form_field(form, "email").value = "grace.example.com"
+        self.browser.form_field(form, "password").value = PASSWORD
         self.browser.submit()
         self.assertEqual(self.browser.code, 422)
-        self.assertIn("Password must be at least 8 characters.", self.browser.html)
-        self.assertMessageFlashed("Password must be at least 8 characters.", "error")
+        self.assertIn("Enter a valid email address.", self.browser.html)
+        # The forms twill's requests rendered are recorded as for self.client.
+        self.assertFormError("form", "email", ["Enter a valid email address."])
+        self.assertNoEmailSent()
+
+        form = self.browser.form("register")
+        self.browser.form_field(form, "email").value = "grace@example.com"
+        self.browser.form_field(form, "password").value = PASSWORD
+        self.browser.submit()
+        self.assertEqual(self.browser.url, self.make_twill_url("/auth/login"))
+        self.assertMessageFlashed("Account created. Please log in.", "success")
+        self.assertEmailSent(to="grace@example.com", subject="Welcome to Memo")

@@ -2,7 +2,9 @@
 
 flask_testcase's pytest plugin (installed with the package) provides the rest:
 ``client``, ``db`` (each test rolled back), ``runner``, ``templates``,
-``flashed_messages``, ``live_server`` and ``data_fixture``.
+``flashed_messages``, ``outbox`` (the emails sent; none leaves the machine),
+``live_server`` and ``data_fixture``. Tests log users in with
+``flask_testcase.force_login(client, user)``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ def app():
             "SQLALCHEMY_DATABASE_URI": database_url(),
             # A cheap password hash (the default is slow on purpose).
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            # Tests post the fields they are about, without the CSRF token the
+            # page's form carries; test_auth.py turns the protection back on for
+            # the test of the protection itself.
+            "WTF_CSRF_ENABLED": False,
         }
     )
 
@@ -46,27 +52,14 @@ def app():
 def make_user(db):
     """Add a user straight to the database: ``make_user("ada")`` returns it."""
 
-    def make(username="ada", password=PASSWORD):
-        user = User(username=username)
+    def make(username="ada", password=PASSWORD, email=None):
+        user = User(username=username, email=email or f"{username}@example.com")
         user.set_password(password)
         db.session.add(user)
         db.session.commit()
         return user
 
     return make
-
-
-@pytest.fixture
-def log_in(client):
-    """Log in through the form, as a browser would: ``log_in("ada")`` returns the
-    response."""
-
-    def post(username="ada", password=PASSWORD, **data):
-        return client.post(
-            "/auth/login", data={"username": username, "password": password, **data}
-        )
-
-    return post
 
 
 @pytest.fixture

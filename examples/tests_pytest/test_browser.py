@@ -13,6 +13,9 @@ import shutil
 import pytest
 from memoapp.models import Memo
 
+from flask_testcase import assert_form_error
+from flask_testcase import override_config
+
 from .conftest import PASSWORD
 
 try:
@@ -33,8 +36,7 @@ def _missing():
         return "selenium is not installed (pip install 'flask-testcase[browser]')"
     if CHROMIUM is None or CHROMEDRIVER is None:
         return (
-            "chromium and chromedriver are not on PATH"
-            " (apt-get install chromium chromium-driver)"
+            "chromium and chromedriver are not on PATH (apt-get install chromium chromium-driver)"
         )
     return None
 
@@ -49,8 +51,13 @@ def chromium():
         pytest.skip(missing)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                     "--disable-gpu", "--window-size=1024,768"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1024,768",
+    ):
         options.add_argument(argument)
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(CHROMEDRIVER))
     yield driver
@@ -93,6 +100,9 @@ def browser(chromium, live_server):
     return Browser(chromium, live_server)
 
 
+# CSRF protection on, as in production (conftest.py turns it off): the browser submits
+# the token the page's forms carry.
+@override_config(WTF_CSRF_ENABLED=True)
 def test_log_in_and_write_a_memo(browser, db, make_user, templates, flashed_messages):
     # With db, the server's requests run in this test's transaction: they see the
     # user made here, and what they write is rolled back after the test.
@@ -113,11 +123,17 @@ def test_log_in_and_write_a_memo(browser, db, make_user, templates, flashed_mess
     assert (memo.title, memo.author.username) == ("From the browser", "ada")
 
 
-def test_registration_errors_are_shown(browser, db):
+def test_registration_errors_are_shown(browser, db, templates, outbox):
+    # Values the browser's own checks (required, minlength) let through; the server
+    # refuses them.
     browser.open("/auth/register")
-    browser.fill("register", username="x!", password="short")
-    browser.wait_for_text(".flash.error", "Username must be")
-    assert browser.texts(".flash.error") == [
-        "Username must be 3 to 20 lowercase letters, digits or _.",
-        "Password must be at least 8 characters.",
+    browser.fill("register", username="grace!", email="grace.example.com", password=PASSWORD)
+    browser.wait_for_text(".error", "Username may only contain")
+    assert browser.texts(".error") == [
+        "Username may only contain lowercase letters, digits and _.",
+        "Enter a valid email address.",
     ]
+    # The server's requests are recorded: the form it rendered, the email it did
+    # not send.
+    assert_form_error(templates, "form", "password", [])
+    assert outbox == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from memoapp.models import Memo
 from memoapp.models import User
 
+from flask_testcase import force_login
 from flask_testcase.pytest_plugin import data_fixture
 
 from .conftest import PASSWORD
@@ -15,9 +16,9 @@ def shared(db):
     """Made once for this module (the pytest counterpart of ``setUpTestData``), in a
     transaction rolled back after the module; every test sees these rows, and what a
     test changes is undone after it. Return ids: the instances are detached."""
-    ada = User(username="ada")
+    ada = User(username="ada", email="ada@example.com")
     ada.set_password(PASSWORD)
-    grace = User(username="grace")
+    grace = User(username="grace", email="grace@example.com")
     grace.set_password(PASSWORD)
     memos = [Memo(author=ada, title=f"Memo {i}") for i in range(5)]
     memos.append(Memo(author=grace, title="Grace's memo"))
@@ -30,8 +31,9 @@ def count(db, model):
     return db.session.scalar(db.select(db.func.count()).select_from(model))
 
 
-def test_a_deleting_through_the_view_commits(client, db, shared, log_in):
-    log_in("ada")
+def test_a_deleting_through_the_view_commits(client, db, shared):
+    # The module's user, loaded in this test's session.
+    force_login(client, db.session.get(User, shared["ada"]))
     response = client.post(f"/memos/{shared['first_memo']}/delete")
     assert response.location == "/"
     assert count(db, Memo) == 5

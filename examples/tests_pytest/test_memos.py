@@ -6,6 +6,9 @@ import pytest
 from flask import url_for
 from memoapp.models import Memo
 
+from flask_testcase import force_login
+from flask_testcase import override_config
+
 
 @pytest.fixture
 def users(make_user):
@@ -49,8 +52,9 @@ def test_unknown_memo_is_404(client, db):
     assert client.get("/memos/999") == 404
 
 
-def test_writing_a_memo_redirects_to_it(client, db, users, log_in, templates, flashed_messages):
-    log_in("ada")
+def test_writing_a_memo_redirects_to_it(client, db, users, templates, flashed_messages):
+    # Logged in without the form: the client's next requests are made as ada.
+    force_login(client, users["ada"])
     response = client.post("/memos/new", data={"title": "Plan", "body": "Step 1"})
     memo = db.session.execute(db.select(Memo).filter_by(title="Plan")).scalar_one()
     assert response.location == url_for("memos.detail", memo_id=memo.id)
@@ -59,8 +63,8 @@ def test_writing_a_memo_redirects_to_it(client, db, users, log_in, templates, fl
     assert memo.author.username == "ada"
 
 
-def test_a_memo_without_title_is_refused(client, users, log_in, templates, flashed_messages):
-    log_in("ada")
+def test_a_memo_without_title_is_refused(client, users, templates, flashed_messages):
+    force_login(client, users["ada"])
     response = client.post("/memos/new", data={"title": "  ", "body": "kept"})
     assert response == 422
     assert flashed_messages[-1].message == "Title is required."
@@ -72,21 +76,21 @@ def test_a_memo_without_title_is_refused(client, users, log_in, templates, flash
 
 def test_anonymous_users_are_sent_to_log_in(client, db):
     response = client.post("/memos/new", data={"title": "Plan"})
-    assert response.location == url_for("auth.login", next="/memos/new")
+    assert response.location == "/auth/login?next=%2Fmemos%2Fnew"
     assert db.session.scalar(db.select(db.func.count(Memo.id))) == 0
 
 
-def test_only_the_author_may_delete(client, db, users, add_memo, log_in, flashed_messages):
+def test_only_the_author_may_delete(client, db, users, add_memo, flashed_messages):
     memo = add_memo(users["grace"], "Mine")
-    log_in("ada")
+    force_login(client, users["ada"])
     assert client.post(f"/memos/{memo.id}/delete") == 403
     assert "Memo deleted." not in [m.message for m in flashed_messages]
     assert db.session.get(Memo, memo.id) is not None
 
 
-def test_the_author_deletes(client, db, users, add_memo, log_in):
+def test_the_author_deletes(client, db, users, add_memo):
     memo_id = add_memo(users["ada"], "Mine").id
-    log_in("ada")
+    force_login(client, users["ada"])
     response = client.post(f"/memos/{memo_id}/delete", follow_redirects=True)
     assert response.request.path == "/"
     assert "Memo deleted." in response.text
@@ -99,9 +103,9 @@ def test_the_author_deletes(client, db, users, add_memo, log_in):
 # no_rendering fixture (conftest.py) records each render without producing HTML.
 
 
-@pytest.mark.usefixtures("no_rendering", "users")
-def test_the_form_starts_empty(client, log_in, templates):
-    log_in("ada")
+@pytest.mark.usefixtures("no_rendering")
+def test_the_form_starts_empty(client, users, templates):
+    force_login(client, users["ada"])
     response = client.get("/memos/new")
     assert response == 200
     assert response.data == b""
@@ -109,9 +113,9 @@ def test_the_form_starts_empty(client, log_in, templates):
     assert (templates[-1].context["form"], templates[-1].context["errors"]) == ({}, {})
 
 
-@pytest.mark.usefixtures("no_rendering", "users")
-def test_a_long_title_is_refused(client, log_in, templates):
-    log_in("ada")
+@pytest.mark.usefixtures("no_rendering")
+def test_a_long_title_is_refused(client, users, templates):
+    force_login(client, users["ada"])
     response = client.post("/memos/new", data={"title": "x" * 101})
     assert response == 422
     assert templates[-1].context["errors"] == {"title": "Title must be at most 100 characters."}
@@ -122,7 +126,23 @@ def test_the_index_pages_by_the_configured_size(client, config, users, add_memo)
     # @pytest.mark.options sets app.config for this test only (undone afterwards,
     # although the app serves the whole run).
     assert config["MEMOS_PER_PAGE"] == 1
-    add_memo(users["ada"], "Older")
-    add_memo(users["ada"], "Newer")
+    add_memo(users["ada"], "Yesterday")
+    add_memo(users["ada"], "Today")
     response = client.get("/")
-    assert ("Newer" in response.text, "Older" in response.text) == (True, False)
+    assert ("Today" in response.text, "Yesterday" in response.text) == (True, False)
+
+
+def test_the_index_pages_through_the_memos(client, users, add_memo, templates):
+    for title in ("Oldest", "Middle", "Newest"):
+        add_memo(users["ada"], title)
+    # override_config changes app.config for the block only: the view reads
+    # MEMOS_PER_PAGE for each request.
+    with override_config(MEMOS_PER_PAGE=2):
+        first = client.get("/")
+        second = client.get("/?page=2")
+    assert [m.title for m in first.templates[0].context["memos"]] == ["Newest", "Middle"]
+    assert '<a href="/?page=2" rel="next">Older memos</a>' in first.text
+    assert [m.title for m in second.templates[0].context["memos"]] == ["Oldest"]
+    assert "Older memos" not in second.text
+    # After the block, the default page size again.
+    assert [m.title for m in client.get("/").context["memos"]] == ["Newest", "Middle", "Oldest"]
