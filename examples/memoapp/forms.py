@@ -66,7 +66,7 @@ class RegistrationForm(FlaskForm):
     )
 
     def validate_username(self, field: Field) -> None:
-        # WTForms runs validate_<field> after the field's own validators passed.
+        # WTForms calls validate_<field> after the field's own validators.
         if db.session.execute(db.select(User.id).filter_by(username=field.data)).first():
             raise ValidationError(f"User {field.data} is already registered.")
 
