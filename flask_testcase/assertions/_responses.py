@@ -4,7 +4,9 @@ the session the client holds."""
 from __future__ import annotations
 
 import typing as t
+from urllib.parse import parse_qsl
 from urllib.parse import urljoin
+from urllib.parse import urlsplit
 
 from werkzeug.http import parse_cookie
 from werkzeug.wrappers import Response as _WerkzeugResponse
@@ -223,6 +225,22 @@ class ResponseAssertions(AssertionBase):
             base = f"http://{self.app.config.get('SERVER_NAME') or 'localhost'}/"
         return urljoin(base, url)
 
+    @staticmethod
+    def _same_url(actual: str, expected: str) -> bool:
+        """Whether two absolute URLs name the same place: equal but for how their
+        query strings are written (``%2F`` or ``/``, ``+`` or ``%20``) and the order
+        of different keys (the values of one key keep their order)."""
+        if actual == expected:
+            return True
+        a, b = urlsplit(actual), urlsplit(expected)
+        if a._replace(query="") != b._replace(query=""):
+            return False
+
+        def pairs(query: str) -> list[tuple[str, str]]:
+            return sorted(parse_qsl(query, keep_blank_values=True), key=lambda pair: pair[0])
+
+        return pairs(a.query) == pairs(b.query)
+
     @assertion
     def assertRedirects(
         self,
@@ -238,7 +256,10 @@ class ResponseAssertions(AssertionBase):
 
         Relative and absolute URLs compare equal when they name the same place:
         both the expected ``location`` and the response's ``Location`` header (which
-        Werkzeug 2.1+ leaves relative) are resolved against the request's URL.
+        Werkzeug 2.1+ leaves relative) are resolved against the request's URL. Query
+        strings compare by their decoded values, whatever the escaping (Flask-Login's
+        ``?next=%2Faccount`` is ``url_for(..., next="/account")``'s
+        ``?next=/account``) and the order of different keys.
 
         If the request was made with ``follow_redirects=True``, the first redirect of
         ``response.history`` must be a redirect status and the last one must point
@@ -288,7 +309,7 @@ class ResponseAssertions(AssertionBase):
         actual = last_redirect.location
         actual_url = self._resolve_url(actual, last_redirect)
         expected_url = self._resolve_url(location, last_redirect)
-        if actual_url != expected_url:
+        if not self._same_url(actual_url, expected_url):
             standard = f"Response redirected to {actual!r}, expected {location!r}"
             if (actual, location) != (actual_url, expected_url):
                 standard += f" (resolved: {actual_url!r} != {expected_url!r})"
