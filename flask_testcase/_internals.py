@@ -153,6 +153,7 @@ class JoinedHooks(t.Protocol):
     def statement(self, conn: t.Any) -> t.ContextManager[None]: ...
     def executing(self, conn: t.Any, statement: str) -> None: ...
     def savepoint_name(self) -> str: ...
+    def shared_connection(self, conn: t.Any) -> t.Any: ...
 
 
 @class_factory
@@ -203,6 +204,13 @@ def joined_connection_class() -> type[Connection]:
             # Other levels cannot change inside the test's transaction; they are
             # accepted and the test's transaction keeps its own.
             self.autocommit = level == "AUTOCOMMIT"
+
+        @property
+        def connection(self) -> t.Any:
+            # The DB-API connection, guarded: its commit() would end the test's
+            # transaction (SQLAlchemy itself uses _dbapi_connection).
+            super().connection  # noqa: B018 (raises as SQLAlchemy's does when closed)
+            return self.hooks.shared_connection(self)
 
         def detach(self) -> None:
             """Forget the shared connection without any SQL: its test has ended."""

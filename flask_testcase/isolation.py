@@ -30,6 +30,9 @@ How it works, in the order a test meets it:
 - **Threads take turns.** Threads share the test's one database connection, one
   transaction at a time (:class:`_Gate`); a thread that waits too long gets an error
   naming the thread in its way.
+- **DB-API connections** from ``engine.raw_connection()`` are the test's own, with
+  commit and rollback on a savepoint (:class:`_RawConnection`); the one under a joined
+  connection refuses to end its transaction (:class:`_SharedConnection`).
 - **Statements that would end the transaction are refused**: ``COMMIT``, ``ROLLBACK``
   and ``BEGIN`` as SQL, and on MySQL/MariaDB every statement that commits implicitly
   (DDL, ``LOCK TABLES``, ``SET autocommit``...). ``isolation_level="AUTOCOMMIT"``
@@ -413,6 +416,251 @@ def _refusal(statement: str, dialect: str) -> str | None:
     return None
 
 
+# -- DB-API connections ----------------------------------------------------------------
+
+#: DB-API connection attributes that would commit or leave the test's transaction:
+#: pymysql's ``begin()``/``autocommit()``, psycopg's and sqlite3's ``autocommit``,
+#: isolation levels, two-phase commit. Reading a value is fine; setting it or calling
+#: the method is refused.
+_RAW_REFUSED = frozenset(
+    {"autocommit", "set_autocommit", "begin", "isolation_level", "set_isolation_level",
+     "set_session", "tpc_begin", "tpc_prepare", "tpc_commit", "tpc_rollback"}
+)  # fmt: skip
+#: Cursor methods that only read what a statement returned: no savepoint needed.
+_CURSOR_READS = frozenset(
+    {"fetchone", "fetchmany", "fetchall", "close", "scroll", "nextset", "setinputsizes",
+     "setoutputsize"}
+)  # fmt: skip
+
+
+class _DBAPIProxy:
+    """The test's DB-API connection as code outside SQLAlchemy sees it: cursors whose
+    statements are checked, and nothing that would end the test's transaction."""
+
+    def __init__(self, isolation: DatabaseIsolation, joined: t.Any) -> None:
+        object.__setattr__(self, "_isolation", isolation)
+        object.__setattr__(self, "_joined", joined)
+        object.__setattr__(self, "_closed", False)
+
+    _isolation: DatabaseIsolation
+    _joined: t.Any
+    _closed: bool
+
+    def __repr__(self) -> str:
+        return f"<flask_testcase DB-API connection in the transaction of {self._isolation.owner}>"
+
+    def _refuse(self, what: str, instead: str) -> t.NoReturn:
+        raise IsolationError(
+            f"{self._isolation.owner} runs in a transaction that is rolled back"
+            f" afterwards, and {what} would commit or leave it. {instead}"
+        )
+
+    def _check(self) -> None:
+        if self._closed:
+            raise IsolationError("this raw connection is closed")
+        self._isolation._check_open(self._joined)
+
+    def _begin(self) -> None:
+        """Make sure the statements that follow run where :meth:`rollback` reaches."""
+
+    def _dbapi(self) -> t.Any:
+        # The pool's connection object under the joined connection (SQLAlchemy's
+        # attribute, not the guarded ``connection`` property).
+        return self._joined._dbapi_connection
+
+    @property
+    def driver_connection(self) -> _DriverView:
+        """The driver's connection, guarded like this object (the driver's own would
+        commit outside the test's transaction)."""
+        return _DriverView(self)
+
+    dbapi_connection = driver_connection
+
+    def cursor(self, *args: t.Any, **kwargs: t.Any) -> _RawCursor:
+        self._check()
+        return _RawCursor(self, self._dbapi().cursor(*args, **kwargs))
+
+    def _guarded(self, target: t.Any, name: str) -> t.Any:
+        value = getattr(target, name)
+        if name in _RAW_REFUSED and callable(value):
+
+            def refused(*args: t.Any, **kwargs: t.Any) -> t.NoReturn:
+                self._refuse(f"a DB-API connection's {name}()", self._instead)
+
+            return refused
+        return value
+
+    def _set(self, target: t.Any, name: str, value: t.Any) -> None:
+        if name in _RAW_REFUSED:
+            self._refuse(f"setting a DB-API connection's {name}", self._instead)
+        setattr(target, name, value)
+
+    def __getattr__(self, name: str) -> t.Any:
+        # The pool's object: its info dict, invalidate(); the driver's attributes.
+        return self._guarded(self._dbapi(), name)
+
+    def __setattr__(self, name: str, value: t.Any) -> None:
+        self._set(self._dbapi(), name, value)
+
+    _instead = "Use commit() and rollback(), which keep to the test's transaction."
+
+
+class _DriverView:
+    """``driver_connection`` of a :class:`_DBAPIProxy`: the driver's connection object
+    (its ``info``, its methods), with the proxy's cursors, commit and rollback."""
+
+    def __init__(self, proxy: t.Any) -> None:
+        object.__setattr__(self, "_proxy", proxy)
+
+    _proxy: t.Any
+
+    def __repr__(self) -> str:
+        return repr(self._proxy)
+
+    @property
+    def driver_connection(self) -> _DriverView:
+        return self
+
+    dbapi_connection = driver_connection
+
+    def cursor(self, *args: t.Any, **kwargs: t.Any) -> _RawCursor:
+        return self._proxy.cursor(*args, **kwargs)  # type: ignore[no-any-return]
+
+    def commit(self) -> None:
+        self._proxy.commit()
+
+    def rollback(self) -> None:
+        self._proxy.rollback()
+
+    def close(self) -> None:
+        self._proxy.close()
+
+    def __enter__(self) -> _DriverView:
+        return self
+
+    def __exit__(self, *exc_info: t.Any) -> None:
+        self._proxy.__exit__(*exc_info)
+
+    def __getattr__(self, name: str) -> t.Any:
+        return self._proxy._guarded(self._proxy._dbapi().dbapi_connection, name)
+
+    def __setattr__(self, name: str, value: t.Any) -> None:
+        self._proxy._set(self._proxy._dbapi().dbapi_connection, name, value)
+
+
+class _RawConnection(_DBAPIProxy):
+    """What ``engine.raw_connection()`` returns for an isolated database during a test:
+    the test's DB-API connection, through a joined connection of its own. Its
+    ``commit()`` releases a savepoint and its ``rollback()`` rolls back to it, as a
+    session's do; ``close()`` rolls back what was not committed, and leaves the test's
+    connection open."""
+
+    def _begin(self) -> None:
+        self._check()
+        if not self._joined.in_transaction():
+            self._joined.begin()
+
+    def commit(self) -> None:
+        self._check()
+        if self._joined.in_transaction():
+            self._joined.commit()
+
+    def rollback(self) -> None:
+        if not self._closed and self._joined.in_transaction():
+            self._joined.rollback()
+
+    def close(self) -> None:
+        if not self._closed:
+            object.__setattr__(self, "_closed", True)
+            self._joined.close()
+
+    def __enter__(self) -> _RawConnection:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: t.Any) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.rollback()
+
+
+class _SharedConnection(_DBAPIProxy):
+    """``connection.connection`` of a joined connection (``session.connection()
+    .connection``): the DB-API connection a SQLAlchemy connection runs on, whose
+    transaction is that connection's to end."""
+
+    _instead = (
+        "Commit or roll back the session or the SQLAlchemy connection instead (or use a"
+        " connection of your own from engine.raw_connection())."
+    )
+
+    def commit(self) -> None:
+        self._refuse(
+            "commit() on the DB-API connection under a SQLAlchemy connection", self._instead
+        )
+
+    def rollback(self) -> None:
+        self._refuse(
+            "rollback() on the DB-API connection under a SQLAlchemy connection", self._instead
+        )
+
+    def close(self) -> None:
+        self._refuse(
+            "close() on the DB-API connection under a SQLAlchemy connection", self._instead
+        )
+
+    def __exit__(self, *exc_info: t.Any) -> None:
+        self.commit()
+
+
+class _RawCursor:
+    """A cursor of a :class:`_DBAPIProxy`: each statement is checked (as joined
+    connections' are) and, on a raw connection, runs in its savepoint."""
+
+    def __init__(self, connection: _DBAPIProxy, cursor: t.Any) -> None:
+        self._connection = connection
+        self._cursor = cursor
+
+    def _run(self, method: t.Any, statement: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        raw = self._connection
+        raw._check()
+        if isinstance(statement, (str, bytes)):
+            text = statement.decode() if isinstance(statement, bytes) else statement
+            raw._isolation.executing(raw._joined, text)
+        raw._begin()
+        with raw._isolation.statement(raw._joined):
+            return method(statement, *args, **kwargs)
+
+    def execute(self, statement: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        return self._run(self._cursor.execute, statement, *args, **kwargs)
+
+    def executemany(self, statement: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        return self._run(self._cursor.executemany, statement, *args, **kwargs)
+
+    def __iter__(self) -> t.Iterator[t.Any]:
+        return iter(self._cursor)
+
+    def __enter__(self) -> _RawCursor:
+        return self
+
+    def __exit__(self, *exc_info: t.Any) -> None:
+        self._cursor.close()
+
+    def __getattr__(self, name: str) -> t.Any:
+        value = getattr(self._cursor, name)
+        if name in _CURSOR_READS or not callable(value):
+            return value
+        raw = self._connection
+
+        def in_the_savepoint(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            # COPY, callproc and the like: in the savepoint, one at a time.
+            raw._begin()
+            with raw._isolation.statement(raw._joined):
+                return value(*args, **kwargs)
+
+        return in_the_savepoint
+
+
 # -- threads ---------------------------------------------------------------------------
 
 
@@ -508,6 +756,8 @@ class _Router:
 
     - ``sqlalchemy.engine.Engine.connect``: an engine of an isolated database returns a
       joined connection (:meth:`DatabaseIsolation._join`);
+    - ``sqlalchemy.engine.Engine.raw_connection``: the same engine returns a
+      :class:`_RawConnection` over a joined connection;
     - ``DefaultDialect._set_connection_characteristics``: see
       :class:`~flask_testcase._internals.CharacteristicsPatch`.
     """
@@ -516,13 +766,21 @@ class _Router:
     active: t.ClassVar[list[DatabaseIsolation]] = []
     _characteristics: t.ClassVar[_internals.CharacteristicsPatch | None] = None
     _original: t.ClassVar[t.Any] = None
+    _original_raw: t.ClassVar[t.Any] = None
+    #: Set while :meth:`original_connect` runs: SQLAlchemy's ``Connection`` gets its
+    #: DB-API connection from ``engine.raw_connection()``, which must then be the pool's.
+    _direct = threading.local()
 
     @classmethod
     def original_connect(cls, engine: Engine) -> Connection:
         from sqlalchemy.engine import Engine
 
         connect = cls._original or Engine.connect
-        return connect(engine)
+        cls._direct.on = True
+        try:
+            return connect(engine)
+        finally:
+            cls._direct.on = False
 
     @classmethod
     def add(cls, isolation: DatabaseIsolation) -> None:
@@ -542,6 +800,19 @@ class _Router:
 
                 connect.__doc__ = original.__doc__
                 Engine.connect = connect  # type: ignore[method-assign,assignment]
+                cls._original_raw = vars(Engine)["raw_connection"]
+                original_raw = cls._original_raw
+
+                def raw_connection(engine: Engine) -> t.Any:
+                    if not getattr(cls._direct, "on", False):
+                        for active in reversed(cls.active):
+                            raw = active._raw_connection(engine)
+                            if raw is not None:
+                                return raw
+                    return original_raw(engine)
+
+                raw_connection.__doc__ = original_raw.__doc__
+                Engine.raw_connection = raw_connection  # type: ignore[method-assign,assignment]
                 if cls._characteristics is None:
                     cls._characteristics = _internals.CharacteristicsPatch(
                         _internals.joined_connection_class()
@@ -564,6 +835,9 @@ class _Router:
         if cls._original is not None:
             Engine.connect = cls._original  # type: ignore[method-assign]
             cls._original = None
+        if cls._original_raw is not None:
+            Engine.raw_connection = cls._original_raw  # type: ignore[method-assign]
+            cls._original_raw = None
         if cls._characteristics is not None:
             cls._characteristics.restore()
 
@@ -850,6 +1124,14 @@ class DatabaseIsolation:
         )
         self._levels[-1].add(joined)
         return joined
+
+    def _raw_connection(self, engine: Engine) -> _RawConnection | None:
+        joined = self._join(engine)
+        return None if joined is None else _RawConnection(self, joined)
+
+    def shared_connection(self, conn: t.Any) -> _SharedConnection:
+        """What ``conn.connection`` gives for a joined connection ``conn``."""
+        return _SharedConnection(self, conn)
 
     def begin(self, conn: t.Any) -> None:
         self._check_open(conn)

@@ -36,6 +36,7 @@ from test_sqlalchemy import make_case
 from test_sqlalchemy import problems
 from test_sqlalchemy import run
 
+from flask_testcase import IsolationError
 from flask_testcase import TestCase
 
 REFUSED = "refuses this statement"
@@ -483,6 +484,7 @@ def test_temporary_tables_and_plain_statements_are_allowed(url: str) -> None:
 
 def test_an_interrupted_test_restores_every_patch(pooled_url: str) -> None:
     original_connect = sa.engine.Engine.connect
+    original_raw_connection = sa.engine.Engine.raw_connection
 
     def interrupted(self: TestCase) -> None:
         _commit()
@@ -491,12 +493,151 @@ def test_an_interrupted_test_restores_every_patch(pooled_url: str) -> None:
     with pytest.raises(KeyboardInterrupt):
         run(make_case(pooled_url, test_it=interrupted))
     assert sa.engine.Engine.connect is original_connect
+    assert sa.engine.Engine.raw_connection is original_raw_connection
     assert fresh_count(pooled_url) == 0
 
     # A later test's commit is rolled back too.
     result = run(make_case(pooled_url, test_it=lambda self: _commit()))
     assert problems(result) == []
     assert_nothing_left(pooled_url)
+
+
+# -- 9. engine.raw_connection() --------------------------------------------------------
+
+
+def _insert(cursor: t.Any, name: str) -> None:
+    cursor.execute(f"INSERT INTO sqla_item (name) VALUES ('{name}')")
+
+
+def test_a_raw_connection_commits_into_the_test(url: str) -> None:
+    # Bulk loads and reports often take the DB-API connection and commit on it.
+    def test_it(self: TestCase) -> None:
+        raw = db.engine.raw_connection()
+        cursor = raw.driver_connection.cursor()
+        _insert(cursor, "committed")
+        raw.commit()
+        _insert(cursor, "rolled back")
+        raw.rollback()
+        self.assertEqual(count(), 1)
+        cursor.execute("SELECT name FROM sqla_item")
+        self.assertEqual([tuple(row) for row in cursor.fetchall()], [("committed",)])
+        _insert(cursor, "not committed")
+        raw.close()
+        with db.engine.raw_connection() as again:
+            _insert(again.cursor(), "committed on exit")
+        self.assertEqual(count(), 2)
+
+    result = run(make_case(url, test_it=test_it))
+    assert problems(result) == []
+    assert_nothing_left(url)
+
+
+def test_a_raw_connection_recovers_from_an_error_with_rollback(pooled_url: str) -> None:
+    def test_it(self: TestCase) -> None:
+        db.session.add(Item(name="before"))
+        db.session.commit()
+        raw = db.engine.raw_connection()
+        cursor = raw.cursor()
+        with self.assertRaises(Exception):  # noqa: B017 (each driver has its own class)
+            cursor.execute("SELECT * FROM no_such_table")
+        raw.rollback()
+        _insert(cursor, "after")
+        raw.commit()
+        raw.close()
+        # PostgreSQL would refuse every statement after the error without a savepoint.
+        self.assertEqual(count(), 2)
+
+    result = run(make_case(pooled_url, test_it=test_it))
+    assert problems(result) == []
+    assert_nothing_left(pooled_url)
+
+
+def test_a_raw_connection_refuses_what_would_leave_the_transaction(url: str) -> None:
+    messages: list[str] = []
+
+    def test_it(self: TestCase) -> None:
+        raw = db.engine.raw_connection()
+        _insert(raw.cursor(), "kept out")
+        with self.assertRaises(IsolationError) as commit:
+            raw.cursor().execute("COMMIT")
+        with self.assertRaises(IsolationError) as autocommit:
+            raw.autocommit = True
+        messages.extend([str(commit.exception), str(autocommit.exception)])
+        raw.commit()
+
+    result = run(make_case(url, test_it=test_it))
+    assert problems(result) == []
+    assert REFUSED in messages[0]
+    assert messages[1].endswith(
+        " runs in a transaction that is rolled back afterwards, and setting a DB-API"
+        " connection's autocommit would commit or leave it. Use commit() and rollback(),"
+        " which keep to the test's transaction."
+    )
+    assert_nothing_left(url)
+
+
+def test_a_raw_connection_kept_after_its_test_cannot_be_used(url: str) -> None:
+    kept: list[t.Any] = []
+
+    def test_it(self: TestCase) -> None:
+        kept.append(db.engine.raw_connection())
+
+    result = run(make_case(url, test_it=test_it))
+    assert problems(result) == []
+    with pytest.raises(IsolationError, match="whose isolation has ended"):
+        kept[0].cursor()
+    assert_nothing_left(url)
+
+
+def test_the_dbapi_connection_under_a_session_cannot_commit_the_test(url: str) -> None:
+    messages: list[str] = []
+
+    def test_it(self: TestCase) -> None:
+        db.session.add(Item(name="flushed"))
+        db.session.flush()
+        conn = db.session.connection()
+        shared = conn.connection
+        _insert(shared.dbapi_connection.cursor(), "by hand")
+        with self.assertRaises(IsolationError):
+            shared.driver_connection.commit()
+        for end in (shared.commit, shared.rollback, shared.close):
+            with self.assertRaises(IsolationError) as info:
+                end()
+            messages.append(str(info.exception))
+        # SQLAlchemy's own uses of the DB-API connection still work.
+        self.assertIsInstance(conn.get_isolation_level(), str)
+        db.session.commit()
+        self.assertEqual(count(), 2)
+
+    result = run(make_case(url, test_it=test_it))
+    assert problems(result) == []
+    assert messages[0].endswith(
+        " runs in a transaction that is rolled back afterwards, and commit() on the DB-API"
+        " connection under a SQLAlchemy connection would commit or leave it. Commit or roll"
+        " back the session or the SQLAlchemy connection instead (or use a connection of"
+        " your own from engine.raw_connection())."
+    )
+    assert "rollback() on the DB-API connection" in messages[1]
+    assert "close() on the DB-API connection" in messages[2]
+    assert_nothing_left(url)
+
+
+@pytest.mark.postgresql
+def test_copy_on_a_raw_psycopg_connection_stays_in_the_test() -> None:
+    url = url_for("postgresql")
+
+    def test_it(self: TestCase) -> None:
+        raw = db.engine.raw_connection()
+        cursor = raw.cursor()
+        with cursor.copy("COPY sqla_item (name) FROM STDIN") as copy:
+            copy.write_row(("copied 1",))
+            copy.write_row(("copied 2",))
+        raw.commit()
+        self.assertEqual(count(), 2)
+
+    result = run(make_case(url, test_it=test_it))
+    assert problems(result) == []
+    assert_nothing_left(url)
 
 
 # -- helpers -------------------------------------------------------------------------
