@@ -49,6 +49,7 @@ def start_chromium():
         "--no-sandbox",
         "--disable-dev-shm-usage",
         "--disable-gpu",
+        "--disable-background-networking",
         "--window-size=1024,768",
     ):
         options.add_argument(argument)
