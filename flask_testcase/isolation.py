@@ -95,12 +95,15 @@ class _Database:
     """A database of the run: the engine that serves it, whether the database it
     connects to was checked, and the metadata whose tables were made in it."""
 
-    __slots__ = ("__weakref__", "actual", "engine", "tables")
+    __slots__ = ("__weakref__", "actual", "engine", "server", "tables")
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         #: The database the server reported on the first connection (None: not yet).
         self.actual: str | None = None
+        #: Which server and database the first connection reached
+        #: (:func:`_server_identity`), to know it under another URL.
+        self.server: tuple[str, ...] | None = None
         self.tables: weakref.WeakSet[MetaData] = weakref.WeakSet()
 
 
@@ -270,6 +273,28 @@ def _connected_database(conn: Connection) -> str:
         return ""
     query = "SELECT current_database()" if backend == "postgresql" else "SELECT DATABASE()"
     return str(conn.exec_driver_sql(query).scalar() or "")
+
+
+def _server_identity(conn: Connection) -> tuple[str, ...] | None:
+    """What tells one server's database apart from any other, whatever URL reached it
+    (``localhost`` or ``127.0.0.1``, a socket or TCP): None on SQLite, whose files are
+    told apart by their paths."""
+    backend = conn.dialect.name
+    if backend == "postgresql":
+        query = (
+            "SELECT current_database(), current_setting('port'),"
+            " CAST(pg_postmaster_start_time() AS text)"
+        )
+    elif backend in {"mysql", "mariadb"}:
+        query = "SELECT DATABASE(), @@port, @@datadir, @@hostname"
+    else:
+        return None
+    row = conn.exec_driver_sql(query).one()
+    return (backend, *(str(value) for value in row))
+
+
+#: Engines whose database was asked for its identity, and the answer.
+_servers: weakref.WeakKeyDictionary[Engine, tuple[str, ...] | None] = weakref.WeakKeyDictionary()
 
 
 def _check_connected(
@@ -1111,7 +1136,7 @@ class DatabaseIsolation:
         if database is None:
             identity = _identity(engine.url)
             if identity is not None:
-                database = self._by_identity.get(identity)
+                database = self._by_identity.get(identity) or self._by_server(engine)
             else:
                 # In memory, an engine of db for another app (made inside the test)
                 # is the same bind's database for the test.
@@ -1124,6 +1149,30 @@ class DatabaseIsolation:
         )
         self._levels[-1].add(joined)
         return joined
+
+    def _by_server(self, engine: Engine) -> _Database | None:
+        """The isolated database ``engine`` reaches under another URL (another spelling
+        of the host, a socket): asked once per engine, on a connection of its own."""
+        backend = engine.dialect.name
+        if not any(
+            database.server is not None and database.server[0] == backend
+            for database in self._connections
+        ):
+            return None
+        if engine not in _servers:
+            try:
+                with _direct_connect(engine) as conn:
+                    _servers[engine] = _server_identity(conn)
+                    conn.rollback()
+            except Exception:
+                # Let the app's own connection attempt raise what it raises.
+                return None
+        server = _servers[engine]
+        for database in self._connections:
+            if server is not None and database.server == server:
+                self._by_engine[engine] = database
+                return database
+        return None
 
     def _raw_connection(self, engine: Engine) -> _RawConnection | None:
         joined = self._join(engine)
@@ -1273,6 +1322,8 @@ class DatabaseIsolation:
                 _check_connected(self, app, key, database, conn)
             elif database.actual is None:
                 database.actual = _connected_database(conn)
+            if database.server is None:
+                database.server = _server_identity(conn)
             # The check's own transaction; the test's begins in _begin().
             conn.rollback()
         except BaseException:

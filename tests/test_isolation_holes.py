@@ -640,6 +640,71 @@ def test_copy_on_a_raw_psycopg_connection_stays_in_the_test() -> None:
     assert_nothing_left(url)
 
 
+# -- 10. the same database under another URL ---------------------------------------------
+
+
+def _other_spelling(url: str) -> str:
+    parsed = sa.make_url(url)
+    other = {"127.0.0.1": "localhost", "localhost": "127.0.0.1"}[str(parsed.host)]
+    return parsed.set(host=other).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=[p for p in backend_params() if not p.id.startswith("sqlite")])
+def server_url(request: pytest.FixtureRequest) -> str:
+    # (SQLite files are told apart by their paths: section 4.)
+    return url_for(request.param)
+
+
+def test_an_engine_reaching_the_database_under_another_url_joins_the_test(
+    server_url: str,
+) -> None:
+    pooled_url = server_url
+    # A second setting for the same database (reports, a job queue), spelled
+    # differently: another host name for the same server.
+    other_url = _other_spelling(pooled_url)
+    engines: list[sa.Engine] = []
+
+    def create(self: TestCase) -> Flask:
+        app = create_app(pooled_url)
+        app.extensions["reports"] = sa.create_engine(other_url)
+        engines.append(app.extensions["reports"])
+        self.addCleanup(app.extensions["reports"].dispose)
+        return app
+
+    def test_it(self: TestCase) -> None:
+        _commit()
+        with self.app.extensions["reports"].begin() as conn:
+            conn.execute(sa.insert(Item).values(name="report"))
+        with Session(self.app.extensions["reports"]) as session:
+            session.add(Item(name="report session"))
+            session.commit()
+        self.assertEqual(count(), 3)
+
+    members = {f"test_{i}": test_it for i in range(3)}
+    result = run(type("Inner", (TestCase,), {"db": db, "create_app": create, **members}))
+    assert problems(result) == []
+    assert len(engines) == 3
+    assert_nothing_left(pooled_url)
+
+
+def test_another_database_on_the_same_server_is_not_joined(server_url: str) -> None:
+    pooled_url = server_url
+    backend = sa.make_url(pooled_url).get_backend_name()
+    other_database = url_for("mysql" if backend.startswith("mysql") else backend, "elsewhere")
+    seen: list[str] = []
+
+    def test_it(self: TestCase) -> None:
+        engine = sa.create_engine(other_database)
+        with engine.connect() as conn:
+            seen.append(type(conn).__name__)
+        engine.dispose()
+
+    result = run(make_case(pooled_url, test_it=test_it))
+    assert problems(result) == []
+    assert seen == ["Connection"]
+    assert_nothing_left(pooled_url)
+
+
 # -- helpers -------------------------------------------------------------------------
 
 
