@@ -233,6 +233,7 @@ def assert_form_error(
         number, ``[]`` for none.
     :param msg: added to the failure message.
     """
+    __tracebackhide__ = True  # pytest: show the test's line, not this one
     standard = _form_error_failure(templates, form, field, errors, "assert_form_error")
     if standard is not None:
         raise AssertionError(standard if msg is None else f"{standard} : {msg}")

@@ -260,6 +260,7 @@ def assert_email_sent(
     :param subject: the exact subject.
     :param msg: added to the failure message.
     """
+    __tracebackhide__ = True  # pytest: show the test's line, not this one
     found, standard = _find(outbox, to, subject, "assert_email_sent")
     if found is None:
         raise AssertionError(standard if msg is None else f"{standard} : {msg}")

@@ -352,10 +352,20 @@ class TestPytestPlugin:
 
             def test_the_outbox_is_new_for_each_test(outbox):
                 assert outbox == []
+
+            def test_a_failure_points_at_the_test(outbox):
+                assert_email_sent(outbox, to="y@example.com")
             """
         )
         result = pytester.runpytest("-p", "no:flask", "-p", "no:cacheprovider")
-        result.assert_outcomes(passed=3)
+        result.assert_outcomes(passed=3, failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                '>       assert_email_sent(outbox, to="y@example.com")',
+                "E       AssertionError: No email to 'y@example.com' was sent. No email was sent.",
+            ]
+        )
+        assert "mail.py" not in result.stdout.str()
 
     def test_outbox_without_a_mail_extension(self, pytester: pytest.Pytester) -> None:
         pytester.makeconftest(
