@@ -92,11 +92,14 @@ class TestDatabaseIsolation:
 
     def test_nothing_stays_patched_when_the_block_raises(self, url: str) -> None:
         original = sa.engine.Engine.connect
+        original_raw = sa.engine.Engine.raw_connection
         app = create_app(url)
         with pytest.raises(ZeroDivisionError), app.app_context(), database_isolation(db):
             add("doomed")
+            assert sa.engine.Engine.raw_connection is not original_raw
             1 / 0  # noqa: B018
         assert sa.engine.Engine.connect is original
+        assert sa.engine.Engine.raw_connection is original_raw
         assert ftc_iso._Router.active == []
         assert_nothing_left(url)
 
