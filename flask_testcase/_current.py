@@ -21,7 +21,7 @@ if t.TYPE_CHECKING:
     from .capture import RenderedTemplate
     from .isolation import DatabaseIsolation
 
-__all__ = ["CurrentRecords", "NoCurrentTest", "current", "push"]
+__all__ = ["CurrentRecords", "NoCurrentTest", "current", "push", "set_until_undone"]
 
 
 class CurrentRecords(t.NamedTuple):
@@ -73,9 +73,19 @@ def push(
     :returns: the undo; call it once when the test ends (calling it again does
         nothing). Pushes nest: the undo brings back what was current before.
     """
-    records = CurrentRecords(templates, flashed_messages, isolation, client, app)
-    previous = _CURRENT.get()
-    token = _CURRENT.set(records)
+    return set_until_undone(
+        _CURRENT, CurrentRecords(templates, flashed_messages, isolation, client, app)
+    )
+
+
+_T = t.TypeVar("_T")
+
+
+def set_until_undone(var: contextvars.ContextVar[_T], value: _T) -> t.Callable[[], None]:
+    """Set ``var`` to ``value``; return the undo, which puts back what it was before
+    (once: calling it again does nothing)."""
+    previous = var.get()
+    token = var.set(value)
     undone = False
 
     def undo() -> None:
@@ -84,11 +94,11 @@ def push(
             return
         undone = True
         try:
-            _CURRENT.reset(token)
+            var.reset(token)
         except ValueError:
-            # Undone from another context than the push (a fixture's teardown run
+            # Undone from another context than the set (a fixture's teardown run
             # elsewhere): put back what was current before, there.
-            _CURRENT.set(previous)
+            var.set(previous)
 
     return undo
 

@@ -45,6 +45,7 @@ Private APIs of SQLAlchemy and Flask-SQLAlchemy are reached only through
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import re
@@ -474,10 +475,10 @@ class _DBAPIProxy:
     def __repr__(self) -> str:
         return f"<flask_testcase DB-API connection in the transaction of {self._isolation.owner}>"
 
-    def _refuse(self, what: str, instead: str) -> t.NoReturn:
+    def _refuse(self, what: str) -> t.NoReturn:
         raise IsolationError(
             f"{self._isolation.owner} runs in a transaction that is rolled back"
-            f" afterwards, and {what} would commit or leave it. {instead}"
+            f" afterwards, and {what} would commit or leave it. {self._instead}"
         )
 
     def _check(self) -> None:
@@ -510,14 +511,14 @@ class _DBAPIProxy:
         if name in _RAW_REFUSED and callable(value):
 
             def refused(*args: t.Any, **kwargs: t.Any) -> t.NoReturn:
-                self._refuse(f"a DB-API connection's {name}()", self._instead)
+                self._refuse(f"a DB-API connection's {name}()")
 
             return refused
         return value
 
     def _set(self, target: t.Any, name: str, value: t.Any) -> None:
         if name in _RAW_REFUSED:
-            self._refuse(f"setting a DB-API connection's {name}", self._instead)
+            self._refuse(f"setting a DB-API connection's {name}")
         setattr(target, name, value)
 
     def __getattr__(self, name: str) -> t.Any:
@@ -620,19 +621,13 @@ class _SharedConnection(_DBAPIProxy):
     )
 
     def commit(self) -> None:
-        self._refuse(
-            "commit() on the DB-API connection under a SQLAlchemy connection", self._instead
-        )
+        self._refuse("commit() on the DB-API connection under a SQLAlchemy connection")
 
     def rollback(self) -> None:
-        self._refuse(
-            "rollback() on the DB-API connection under a SQLAlchemy connection", self._instead
-        )
+        self._refuse("rollback() on the DB-API connection under a SQLAlchemy connection")
 
     def close(self) -> None:
-        self._refuse(
-            "close() on the DB-API connection under a SQLAlchemy connection", self._instead
-        )
+        self._refuse("close() on the DB-API connection under a SQLAlchemy connection")
 
     def __exit__(self, *exc_info: t.Any) -> None:
         self.commit()
@@ -652,9 +647,14 @@ class _RawCursor:
         if isinstance(statement, (str, bytes)):
             text = statement.decode() if isinstance(statement, bytes) else statement
             raw._isolation.executing(raw._joined, text)
+        return self._in_savepoint(method, statement, *args, **kwargs)
+
+    def _in_savepoint(self, method: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        """Call ``method`` in the raw connection's savepoint, one thread at a time."""
+        raw = self._connection
         raw._begin()
         with raw._isolation.statement(raw._joined):
-            return method(statement, *args, **kwargs)
+            return method(*args, **kwargs)
 
     def execute(self, statement: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:
         return self._run(self._cursor.execute, statement, *args, **kwargs)
@@ -675,15 +675,8 @@ class _RawCursor:
         value = getattr(self._cursor, name)
         if name in _CURSOR_READS or not callable(value):
             return value
-        raw = self._connection
-
-        def in_the_savepoint(*args: t.Any, **kwargs: t.Any) -> t.Any:
-            # COPY, callproc and the like: in the savepoint, one at a time.
-            raw._begin()
-            with raw._isolation.statement(raw._joined):
-                return value(*args, **kwargs)
-
-        return in_the_savepoint
+        # COPY, callproc and the like.
+        return functools.partial(self._in_savepoint, value)
 
 
 # -- threads ---------------------------------------------------------------------------
@@ -817,11 +810,8 @@ class _Router:
                 original = cls._original
 
                 def connect(engine: Engine) -> Connection:
-                    for active in reversed(cls.active):
-                        joined = active._join(engine)
-                        if joined is not None:
-                            return joined
-                    return original(engine)  # type: ignore[no-any-return]
+                    joined = cls._joined(engine)
+                    return original(engine) if joined is None else joined  # type: ignore[no-any-return]
 
                 connect.__doc__ = original.__doc__
                 Engine.connect = connect  # type: ignore[method-assign,assignment]
@@ -829,12 +819,11 @@ class _Router:
                 original_raw = cls._original_raw
 
                 def raw_connection(engine: Engine) -> t.Any:
-                    if not getattr(cls._direct, "on", False):
-                        for active in reversed(cls.active):
-                            raw = active._raw_connection(engine)
-                            if raw is not None:
-                                return raw
-                    return original_raw(engine)
+                    direct = getattr(cls._direct, "on", False)
+                    joined = None if direct else cls._joined(engine)
+                    if joined is None:
+                        return original_raw(engine)
+                    return _RawConnection(joined.hooks, joined)
 
                 raw_connection.__doc__ = original_raw.__doc__
                 Engine.raw_connection = raw_connection  # type: ignore[method-assign,assignment]
@@ -844,6 +833,16 @@ class _Router:
                     )
                 cls._characteristics.install()
             cls.active.append(isolation)
+
+    @classmethod
+    def _joined(cls, engine: Engine) -> t.Any:
+        """A joined connection for ``engine`` from the innermost isolation that has its
+        database, or None."""
+        for active in reversed(cls.active):
+            joined = active._join(engine)
+            if joined is not None:
+                return joined
+        return None
 
     @classmethod
     def remove(cls, isolation: DatabaseIsolation) -> None:
@@ -1168,15 +1167,13 @@ class DatabaseIsolation:
                 # Let the app's own connection attempt raise what it raises.
                 return None
         server = _servers[engine]
+        if server is None:
+            return None
         for database in self._connections:
-            if server is not None and database.server == server:
+            if database.server == server:
                 self._by_engine[engine] = database
                 return database
         return None
-
-    def _raw_connection(self, engine: Engine) -> _RawConnection | None:
-        joined = self._join(engine)
-        return None if joined is None else _RawConnection(self, joined)
 
     def shared_connection(self, conn: t.Any) -> _SharedConnection:
         """What ``conn.connection`` gives for a joined connection ``conn``."""

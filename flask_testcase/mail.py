@@ -13,6 +13,7 @@ import contextlib
 import contextvars
 import typing as t
 
+from ._current import set_until_undone
 from ._hooks import FixtureHooks
 from .assertions._core import assertion
 
@@ -158,17 +159,11 @@ def record_mail(app: flask.Flask) -> Iterator[list[SentEmail]]:
             stack.enter_context(_flask_mail(app, sent))
         if "mailman" in app.extensions:
             stack.enter_context(_flask_mailman(app, sent))
-        previous = _RECORDING.get()
-        token = _RECORDING.set(sent)
+        undo = set_until_undone(_RECORDING, sent)
         try:
             yield sent
         finally:
-            try:
-                _RECORDING.reset(token)
-            except ValueError:
-                # Ended from another context than the one it began in (a fixture's
-                # teardown run elsewhere): put back what was current there.
-                _RECORDING.set(previous)
+            undo()
 
 
 @contextlib.contextmanager
