@@ -289,6 +289,29 @@ def status_line(code: int) -> str:
     return Response(status=code).status
 
 
+def case_with_body(base: type[TestCase], body: t.Callable[[t.Any], None]) -> type[TestCase]:
+    """A subclass of ``base`` whose one test, ``test_it``, runs ``body(self)``."""
+    return type("Inner", (base,), {"test_it": lambda self: body(self)})
+
+
+def check_passes(cls: type[unittest.TestCase]) -> None:
+    """Run ``cls``; fail with the first error or failure, or if no test ran."""
+    result = run_case(cls)
+    problems = result.errors + result.failures
+    assert not problems, problems[0][1]
+    assert result.testsRun > 0
+
+
+def only_failure(cls: type[unittest.TestCase]) -> str:
+    """Run ``cls``, which must have exactly one error or failure; return its message
+    (what follows the exception's class name, over as many lines as it spans)."""
+    result = run_case(cls)
+    problems = result.errors + result.failures
+    assert len(problems) == 1, problems
+    text = problems[0][1]
+    return text[text.index("Error: ") + len("Error: ") :].rstrip("\n")
+
+
 def failure_traceback(result: unittest.TestResult) -> str:
     [(_, text)] = result.failures
     return text
@@ -298,10 +321,13 @@ __all__ = [
     "PAGE_HTML",
     "TEMPLATES",
     "Case",
+    "case_with_body",
+    "check_passes",
     "failure_traceback",
     "in_case",
     "last_line_of_failure",
     "make_app",
+    "only_failure",
     "report",
     "run_case",
     "status_line",

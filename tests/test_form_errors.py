@@ -4,11 +4,12 @@ pass, fail with the form's errors field by field, msg=, misuse, missing forms.""
 from __future__ import annotations
 
 import typing as t
-import unittest
 
 import flask
 import pytest
-from apps import run_case
+from apps import case_with_body
+from apps import check_passes
+from apps import only_failure
 from flask_wtf import FlaskForm
 from jinja2 import DictLoader
 from wtforms import IntegerField
@@ -76,23 +77,12 @@ class Base(TestCase):
         return make_app()
 
 
-def run_body(body: t.Callable[[t.Any], None]) -> unittest.TestResult:
-    inner = type("Inner", (Base,), {"test_it": lambda self: body(self)})
-    return run_case(inner)
-
-
 def passes(body: t.Callable[[t.Any], None]) -> None:
-    result = run_body(body)
-    problems = result.errors + result.failures
-    assert not problems, problems[0][1]
+    check_passes(case_with_body(Base, body))
 
 
 def failure(body: t.Callable[[t.Any], None]) -> str:
-    result = run_body(body)
-    problems = result.errors + result.failures
-    assert len(problems) == 1, problems
-    text = problems[0][1]
-    return text[text.index("Error: ") + len("Error: ") :].rstrip("\n")
+    return only_failure(case_with_body(Base, body))
 
 
 BAD = {"name": "al", "email": "nope", "age": "12"}

@@ -9,6 +9,8 @@ import unittest
 
 import flask
 import pytest
+from apps import case_with_body
+from apps import check_passes
 from apps import run_case
 from flask_login import FlaskLoginClient
 from flask_login import LoginManager
@@ -71,10 +73,7 @@ class Base(TestCase):
 
 def check(body: t.Callable[[Base], None], base: type[Base] = Base) -> None:
     """Run ``body`` as the test method of a fresh ``base`` subclass; fail with its error."""
-    inner = type("Inner", (base,), {"test_it": lambda self: body(self)})
-    result = run_case(inner)
-    problems = result.errors + result.failures
-    assert not problems, problems[0][1]
+    check_passes(case_with_body(base, body))
 
 
 class TestTestCaseLogin:

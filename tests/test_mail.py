@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import smtplib
 import typing as t
-import unittest
 
 import flask
 import pytest
+from apps import check_passes as check
+from apps import only_failure
 from apps import run_case
 from flask_mail import Mail
 from flask_mail import Message
@@ -76,21 +77,6 @@ def _no_smtp(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(smtplib.SMTP, "__init__", refuse)
     monkeypatch.setattr(smtplib.SMTP_SSL, "__init__", refuse)
-
-
-def check(cls: type[unittest.TestCase]) -> None:
-    result = run_case(cls)
-    problems = result.errors + result.failures
-    assert not problems, problems[0][1]
-    assert result.testsRun > 0
-
-
-def only_failure(cls: type[unittest.TestCase]) -> str:
-    result = run_case(cls)
-    problems = result.errors + result.failures
-    assert len(problems) == 1, problems
-    text = problems[0][1]
-    return text[text.index("Error: ") + len("Error: ") :].rstrip("\n")
 
 
 class TestFlaskMail:
