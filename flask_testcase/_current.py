@@ -21,7 +21,7 @@ if t.TYPE_CHECKING:
     from .capture import RenderedTemplate
     from .isolation import DatabaseIsolation
 
-__all__ = ["CurrentRecords", "NoCurrentTest", "current", "push", "set_until_undone"]
+__all__ = ["CurrentRecords", "NoCurrentTest", "current", "push", "push_more", "set_until_undone"]
 
 
 class CurrentRecords(t.NamedTuple):
@@ -76,6 +76,12 @@ def push(
     return set_until_undone(
         _CURRENT, CurrentRecords(templates, flashed_messages, isolation, client, app)
     )
+
+
+def push_more(**changes: t.Any) -> t.Callable[[], None]:
+    """Make the current records, with ``changes`` (a client, an isolation), current
+    until the returned function is called: a fixture adding itself to the test's."""
+    return set_until_undone(_CURRENT, current()._replace(**changes))
 
 
 _T = t.TypeVar("_T")

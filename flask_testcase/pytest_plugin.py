@@ -271,18 +271,6 @@ def _flask_testcase_app(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
 
 
-def _push_more(**changes: t.Any) -> t.Callable[[], None]:
-    """Add ``changes`` (a client, an isolation) to the current test's records."""
-    records = _current.current()._replace(**changes)
-    return _current.push(
-        records.templates,
-        records.flashed_messages,
-        records.isolation,
-        client=records.client,
-        app=records.app,
-    )
-
-
 @pytest.fixture
 def client(app: flask.Flask) -> Iterator[FlaskClient]:
     """The app's test client; each request runs in a fresh context, and inside the
@@ -290,7 +278,7 @@ def client(app: flask.Flask) -> Iterator[FlaskClient]:
     carry the records of their own request (``response.templates``, ``.context``,
     ``.flashes``, ``.session``)."""
     with app.test_client() as test_client:
-        undo = _push_more(client=test_client)
+        undo = _current.push_more(client=test_client)
         try:
             yield test_client
         finally:
@@ -415,7 +403,7 @@ def _test_isolation(
     )
     isolation.start(app)
     isolations[key] = isolation
-    undo = _push_more(isolation=isolation)
+    undo = _current.push_more(isolation=isolation)
     try:
         with app.app_context():
             database.session.remove()
