@@ -21,7 +21,15 @@ if t.TYPE_CHECKING:
     from .capture import RenderedTemplate
     from .isolation import DatabaseIsolation
 
-__all__ = ["CurrentRecords", "NoCurrentTest", "current", "push", "push_more", "set_until_undone"]
+__all__ = [
+    "CurrentRecords",
+    "NoCurrentTest",
+    "current",
+    "push",
+    "push_more",
+    "recording",
+    "set_until_undone",
+]
 
 
 class CurrentRecords(t.NamedTuple):
@@ -107,6 +115,11 @@ def set_until_undone(var: contextvars.ContextVar[_T], value: _T) -> t.Callable[[
             var.set(previous)
 
     return undo
+
+
+def recording() -> bool:
+    """Whether a test's records are current."""
+    return _CURRENT.get() is not None
 
 
 def current(need: str = "records") -> CurrentRecords:

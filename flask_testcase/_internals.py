@@ -41,6 +41,7 @@ __all__ = [
     "check_versions",
     "joined_connection_class",
     "listen_record_queries",
+    "take_class_cleanup_errors",
 ]
 
 #: The releases whose private API this module was written and tested against:
@@ -212,9 +213,22 @@ def joined_connection_class() -> type[Connection]:
             super().connection  # noqa: B018 (raises as SQLAlchemy's does when closed)
             return self.hooks.shared_connection(self)
 
-        def detach(self) -> None:
+        def cut_off(self) -> None:
             """Forget the shared connection without any SQL: its test has ended."""
             self._dbapi_connection = None
+
+        def detach(self) -> None:
+            # SQLAlchemy's detach() takes the DB-API connection out of its pool, to be
+            # closed instead of returned: here that is the test's own connection.
+            from .isolation import IsolationError
+
+            raise IsolationError(
+                "connection.detach() would take the test's database connection out of"
+                " its pool, and this connection shares it with the test: the test's"
+                " transaction, and with it the rollback that undoes the test, would go"
+                " with it. Isolation cannot allow that; close the connection instead"
+                " (connection.close()), which leaves the test's connection in place."
+            )
 
         # -- SQLAlchemy's hooks --------------------------------------------------
 
@@ -259,3 +273,15 @@ def joined_connection_class() -> type[Connection]:
 
     event.listen(JoinedConnection, "before_cursor_execute", before_cursor_execute)
     return JoinedConnection
+
+
+def take_class_cleanup_errors(cls: type) -> list[tuple[t.Any, BaseException]]:
+    """The errors ``cls.doClassCleanups()`` collected, removed from the class.
+
+    unittest keeps them in the undocumented class attribute ``tearDown_exceptions``
+    (a list of ``sys.exc_info()`` tuples) and reports them on its own later call,
+    which nose and pynose never make.
+    """
+    errors: list[t.Any] = list(getattr(cls, "tearDown_exceptions", []))
+    cls.tearDown_exceptions = []  # type: ignore[attr-defined]
+    return errors

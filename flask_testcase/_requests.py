@@ -106,6 +106,38 @@ class _FreshContextRequests(FlaskClient):
         super().__init__(*args, **kwargs)
         # Werkzeug made this from the app's response_class; ours adds the records.
         self.response_wrapper = recorded_response_class(self.response_wrapper)
+        self._keeps_contexts = False
+        self._keep_after_block = False
+
+    def keep_contexts(self) -> None:
+        """Keep each request's contexts pushed after it returns, until the next request
+        or :meth:`release_contexts`, as inside ``with client:``: what pytest-flask's
+        ``client`` fixture hands out (a client already entered), so that ``session``,
+        ``g`` and ``request`` of the last request can be read in the test. A ``with
+        client:`` block still works: it starts afresh, as for a client not entered,
+        and the contexts are kept again after it."""
+        super().__enter__()
+        self._keeps_contexts = True
+
+    def release_contexts(self) -> None:
+        """Pop the contexts :meth:`keep_contexts` kept, and keep no more."""
+        self._keeps_contexts = self._keep_after_block = False
+        super().__exit__(None, None, None)
+
+    def __enter__(self) -> _FreshContextRequests:
+        if self._keeps_contexts:
+            # Flask would refuse to nest the block in the kept contexts ("Cannot nest
+            # client invocations"): leave them, and come back after the block.
+            self.release_contexts()
+            self._keep_after_block = True
+        super().__enter__()
+        return self
+
+    def __exit__(self, *exc_info: t.Any) -> None:
+        super().__exit__(*exc_info)
+        if self._keep_after_block:
+            self._keep_after_block = False
+            self.keep_contexts()
 
     def run_wsgi_app(
         self, environ: dict[str, t.Any], buffered: bool = False

@@ -34,9 +34,8 @@ import typing as t
 import unittest
 
 from . import _current
-from ._compat import FlaskTestingAliases
+from ._flask_testing import FlaskTestingAliases
 from .assertions import AssertionsMixin
-from .database import DatabaseMixin
 from .forms import FormsMixin
 from .mail import MailMixin
 from .mail import current_outbox
@@ -55,7 +54,7 @@ __unittest = True
 
 
 class _CurrentTest(
-    DatabaseMixin, FormsMixin, MailMixin, AssertionsMixin, FlaskTestingAliases, unittest.TestCase
+    FormsMixin, MailMixin, AssertionsMixin, FlaskTestingAliases, unittest.TestCase
 ):
     """The assertion methods, reading the current test's records instead of the
     attributes a :class:`~flask_testcase.TestCase` sets up."""
@@ -102,15 +101,7 @@ class _CurrentTest(
         )
 
     @property
-    def db(self) -> t.Any:
-        # DatabaseMixin.assertNumQueries asks for db only to check that there is a
-        # database to count; the isolation knows which one.
-        isolation = _current.current("isolation").isolation
-        assert isolation is not None
-        return isolation.db
-
-    @property
-    def _isolation(self) -> DatabaseIsolation:  # type: ignore[override]
+    def _isolation(self) -> DatabaseIsolation:
         isolation = _current.current("isolation").isolation
         assert isolation is not None
         return isolation

@@ -1,9 +1,17 @@
-"""The :class:`TestCase` lifecycle: app, client, contexts and recorders for each test."""
+""":class:`TestCase`: the unittest front door to the test environment
+(:mod:`flask_testcase._environment`), which builds the app, client, contexts, records
+and database isolation of each test in one order for both front doors.
+
+This module adapts unittest to it: it runs the environment before the user's
+``setUp`` and undoes it after the user's cleanups, keeps a per-class app and
+class-level data for the class, and exposes what the environment built as attributes.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import gc
 import sys
 import typing as t
@@ -12,15 +20,13 @@ import unittest
 import flask
 from flask.testing import FlaskClient
 
-from . import _current
-from ._compat import FlaskTestingAliases
-from ._requests import isolate_test_client
+from . import _internals
+from ._environment import DatabaseSettings
+from ._environment import Settings
+from ._environment import SharedData
+from ._environment import open_environment
+from ._flask_testing import FlaskTestingAliases
 from .assertions import AssertionsMixin
-from .capture import record_flashed_messages
-from .capture import record_templates
-from .capture import silence_templates
-from .config import ConfigMixin
-from .database import DatabaseMixin
 from .forms import FormsMixin
 from .login import LoginMixin
 from .mail import MailMixin
@@ -28,32 +34,23 @@ from .mail import MailMixin
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from flask.ctx import RequestContext
     from flask.testing import FlaskCliRunner
-    from werkzeug.local import LocalProxy
 
+    from ._environment import TestEnvironment
     from .capture import FlashedMessage
     from .capture import RenderedTemplate
+    from .config import override_config
+    from .isolation import DatabaseIsolation
 
 __all__ = ["TestCase"]
 
 __unittest = True
 
-_C = t.TypeVar("_C")
-
-
-class _ClassApp(t.NamedTuple):
-    app: flask.Flask
-    config: dict[str, t.Any]
-
-
 _CLASS_APP = "_flask_testcase_class_app"
-_CLASS_CLEANUP_ERRORS = "tearDown_exceptions"
+_CLASS_DATA = "_flask_testcase_class_data"
 
 
 class TestCase(
-    ConfigMixin,
-    DatabaseMixin,
     LoginMixin,
     FormsMixin,
     MailMixin,
@@ -67,7 +64,8 @@ class TestCase(
     :attr:`runner`, a pushed request context, and the lists :attr:`templates` and
     :attr:`flashed_messages`. This setup runs before your ``setUp`` and is undone
     after your ``tearDown`` and cleanups, so neither needs to call ``super()``.
-    A skipped test builds nothing.
+    A skipped test builds nothing. The steps and their order are those of the
+    lifecycle chapter of the documentation, the same as under the pytest plugin.
     """
 
     #: When false, templates render as empty strings; renders are still recorded
@@ -82,6 +80,33 @@ class TestCase(
     #: restored after each test; state extensions keep on the app is shared.
     app_per_class: t.ClassVar[bool] = False
 
+    #: The class decorators' config overrides, base classes' first; set by
+    #: :class:`~flask_testcase.override_config` and applied before anything else.
+    config_overrides: t.ClassVar[tuple[override_config, ...]] = ()
+
+    #: A :class:`flask_sqlalchemy.SQLAlchemy` instance; when set, each test runs in a
+    #: transaction rolled back afterwards (see the database chapter).
+    db: t.ClassVar[t.Any] = None
+
+    #: Create the tables of ``db``'s models (``create_all``, which skips tables that
+    #: exist) once per database per run, outside any test's transaction. Set to false
+    #: when the schema comes from migrations run before the tests.
+    create_schema: t.ClassVar[bool] = True
+
+    #: Run tests (and :attr:`create_schema`) against a database whose name does not
+    #: mark it as a test database (see :func:`~flask_testcase.is_test_database`).
+    #: Without it such a database is refused with
+    #: :class:`~flask_testcase.NotATestDatabaseError` before anything touches it.
+    allow_any_database: t.ClassVar[bool] = False
+
+    #: Make primary keys start from 1 in each test (after the highest id in tables
+    #: that hold rows, such as class-level data), as in a fresh database, for tests
+    #: that hard-code ids. Rollback alone does not reset PostgreSQL sequences or
+    #: MySQL counters. Costs one statement per test on PostgreSQL and one ``ALTER
+    #: TABLE`` per table per test on MySQL/MariaDB (not possible there together with
+    #: :meth:`setUpTestData`); SQLite needs nothing.
+    reset_sequences: t.ClassVar[bool] = False
+
     #: The application under test, returned by :meth:`create_app`.
     app: flask.Flask
     #: The app's test client; each request runs in a fresh context, and each response
@@ -93,6 +118,16 @@ class TestCase(
     templates: list[RenderedTemplate]
     #: Every message flashed during the test, in order.
     flashed_messages: list[FlashedMessage]
+
+    #: The attributes each test sets on the test case (and removes afterwards); a
+    #: class attribute of the same name would be hidden by them.
+    _fixture_names: t.ClassVar[tuple[str, ...]] = (
+        "app",
+        "client",
+        "runner",
+        "templates",
+        "flashed_messages",
+    )
 
     def create_app(self) -> flask.Flask:
         """Return the Flask application to test. Subclasses must override it.
@@ -108,6 +143,24 @@ class TestCase(
             f"        def create_app(self):\n"
             f"            return create_app('testing')\n"
         )
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        """Create data shared by every test of the class. Override it.
+
+        Called once per class, before the first test's ``setUp``, inside a transaction
+        that stays open for the class and is rolled back after its last test; each
+        test runs in a savepoint on top, so changes a test makes to this data are
+        undone after that test. It runs in an app context of its own (the first
+        test's app), and ``db.session`` is committed after it returns. The instances
+        it creates are detached afterwards: keep their primary keys (``cls.user_id =
+        user.id``) and load them in the test with ``db.session.get()``. If it
+        raises, the first test reports the error and the class's other tests fail
+        with a pointer to it.
+
+        While a class with this hook runs, its connections stay checked out; they
+        are returned after the class.
+        """
 
     # -- running ---------------------------------------------------------------
 
@@ -149,14 +202,13 @@ class TestCase(
         """
         super().tearDownClass()
         cls.doClassCleanups()
-        # doClassCleanups() collects errors in this (undocumented) list; unittest
-        # would clear it on its own later call, so raise the first one now.
-        errors = getattr(cls, _CLASS_CLEANUP_ERRORS, [])
-        setattr(cls, _CLASS_CLEANUP_ERRORS, [])
+        # doClassCleanups() collects errors that unittest would report on its own
+        # later call (which nose never makes): raise the first one now.
+        errors = _internals.take_class_cleanup_errors(cls)
         if errors:
             raise errors[0][1]
 
-    # -- fixtures --------------------------------------------------------------
+    # -- the environment ----------------------------------------------------------
 
     def _make_app(self) -> flask.Flask:
         app = self.create_app()
@@ -172,53 +224,129 @@ class TestCase(
         cls = type(self)
         if not cls.app_per_class:
             return self._make_app()
-        state: _ClassApp | None = cls.__dict__.get(_CLASS_APP)
-        if state is None:
+        app: flask.Flask | None = cls.__dict__.get(_CLASS_APP)
+        if app is None:
             app = self._make_app()
-            state = _ClassApp(app, dict(app.config))
-            setattr(cls, _CLASS_APP, state)
+            setattr(cls, _CLASS_APP, app)
             cls.addClassCleanup(delattr, cls, _CLASS_APP)
-        # Undo configuration changes made by the test, after everything else.
-        self.addCleanup(_restore_config, state.app, state.config)
-        return state.app
+        return app
+
+    def _environment_settings(self) -> Settings:
+        """What this test asks of its environment; subclasses add their features."""
+        cls = type(self)
+        name = cls.__name__
+        database = None
+        class_data = None
+        if cls.db is not None:
+            database = DatabaseSettings(
+                cls.db,
+                create_schema=cls.create_schema,
+                allow_any_database=cls.allow_any_database,
+                reset_sequences=cls.reset_sequences,
+                label=f"{name}.db",
+                opt_in=f"set allow_any_database = True on {name}",
+            )
+            if _has_class_data(cls):
+                class_data = _class_data(cls)
+        return Settings(
+            owner=f"{name}.{self._testMethodName}",
+            config_overrides=[override.settings for override in cls.config_overrides],
+            render_templates=cls.render_templates,
+            database=database,
+            class_data=class_data,
+        )
 
     def _pre_setup(self) -> None:
-        """Build the test's fixtures; each registers its undo as a cleanup at once,
-        so a failure half way unwinds exactly what was done."""
+        """Build the test's environment; it registers its undo as one cleanup, and
+        each of its steps undoes what it did if a later one fails."""
+        _check_names_are_free(type(self))
         if self.run_gc_after_test:
             self.addCleanup(gc.collect)
         self.addCleanup(self._forget_fixtures)
-        app = self.app = self._get_app()
+        env = open_environment(self._get_app(), self._environment_settings())
+        self.addCleanup(env.close)
+        self._use_environment(env)
 
-        self.addCleanup(isolate_test_client(app))
-        self.client = app.test_client()
-        self.runner = app.test_cli_runner()
-
-        self.templates = self._enter(record_templates(app))
-        self.flashed_messages = self._enter(record_flashed_messages(app))
-        if not self.render_templates:
-            self._enter(silence_templates(app))
-
-        ctx: RequestContext = app.test_request_context()
-        ctx.push()
-        self.addCleanup(_pop_test_context, ctx, _active_contexts())
-        self._setup_fixtures()
-        # Last, so that the database isolation (if any) is known: the records
-        # flask_testcase.asserts reads during this test.
-        undo = _current.push(
-            self.templates,
-            self.flashed_messages,
-            vars(self).get("_isolation"),
-            client=self.client,
-            app=app,
-        )
-        self.addCleanup(undo)
+    def _use_environment(self, env: TestEnvironment) -> None:
+        """Expose what ``env`` built as attributes of the test case."""
+        self._environment = env
+        self.app = env.app
+        self.client = env.client
+        self.runner = env.runner
+        self.templates = env.templates
+        self.flashed_messages = env.flashed_messages
 
     def _forget_fixtures(self) -> None:
         # Runners keep finished test cases alive (pytest until the session ends, a
         # failure's traceback holds ``self``); dropping these lets the app go.
-        for name in ("app", "client", "runner", "templates", "flashed_messages"):
+        for name in (*self._fixture_names, "_environment"):
             vars(self).pop(name, None)
+
+    # -- what the assertion mixins read --------------------------------------------
+
+    @property
+    def _isolation(self) -> DatabaseIsolation | None:
+        env: TestEnvironment | None = vars(self).get("_environment")
+        return None if env is None else env.isolation
+
+    @property
+    def _outbox(self) -> list[t.Any] | None:
+        env: TestEnvironment | None = vars(self).get("_environment")
+        return None if env is None else env.outbox
+
+
+def _check_names_are_free(cls: type[TestCase]) -> None:
+    """Refuse a class attribute of the user's that a test's own attribute would hide
+    (a Selenium driver kept in ``cls.client``, say)."""
+    for name in cls._fixture_names:
+        for klass in cls.__mro__:
+            if name not in vars(klass):
+                continue
+            if klass.__module__.startswith("flask_testcase.") or vars(klass)[name] is None:
+                break
+            value = vars(klass)[name]
+            raise TypeError(
+                f"{klass.__name__}.{name} is set on the class ({value!r:.60}), and"
+                f" flask_testcase.TestCase sets self.{name} for each test (the test's"
+                f" {_WHAT[name]}), which would hide it. Rename the class attribute"
+                f" (e.g. cls.{_RENAME.get(name, 'my_' + name)})."
+            )
+
+
+_WHAT = {
+    "app": "app, from create_app()",
+    "client": "test client",
+    "runner": "CLI runner",
+    "templates": "templates rendered",
+    "flashed_messages": "messages flashed",
+    "twill": "Twill",
+    "browser": "twill browser",
+}
+_RENAME = {"client": "browser_driver", "browser": "web_driver", "app": "shared_app"}
+
+
+def _has_class_data(cls: type[TestCase]) -> bool:
+    hook = getattr(cls.setUpTestData, "__func__", None)
+    return hook is not TestCase.setUpTestData.__func__  # type: ignore[attr-defined]
+
+
+def _class_data(cls: type[TestCase]) -> SharedData:
+    """The class's :class:`SharedData`, made for its first test and ended by a class
+    cleanup."""
+    data: SharedData | None = cls.__dict__.get(_CLASS_DATA)
+    if data is None:
+        data = SharedData(f"{cls.__name__}.setUpTestData()", cls.setUpTestData)
+        setattr(cls, _CLASS_DATA, data)
+        cls.addClassCleanup(_end_class_data, cls, data)
+    return data
+
+
+def _end_class_data(cls: type, data: SharedData) -> None:
+    try:
+        data.end()
+    finally:
+        if cls.__dict__.get(_CLASS_DATA) is data:
+            delattr(cls, _CLASS_DATA)
 
 
 @contextlib.contextmanager
@@ -252,38 +380,6 @@ def _clean_up_after_interrupt(case: TestCase) -> None:
             isolation.end_all()
 
 
-def _active_contexts() -> tuple[object, object] | None:
-    """The active app context and request (or ``None``), through Flask's public proxies.
-
-    Flask 3.2 merged the request context into the app context; before, a request
-    context pushed for the same app reuses the app context. Together the two
-    objects tell whether the context on top is the one the test case pushed.
-    """
-    if not flask.has_app_context():
-        return None
-    app_ctx = t.cast("LocalProxy[object]", flask.globals.app_ctx)._get_current_object()
-    if not flask.has_request_context():
-        return app_ctx, None
-    return app_ctx, t.cast("LocalProxy[object]", flask.request)._get_current_object()
-
-
-def _pop_test_context(ctx: RequestContext, pushed: tuple[object, object] | None) -> None:
-    active = _active_contexts()
-    # Flask refuses to pop a context from under one pushed later, with an error that
-    # differs between versions (AssertionError up to 3.1, RuntimeError from 3.2) and
-    # names neither the cause nor the fix. Report it before Flask would, as an error
-    # in the test (not a failed check). With no context at all, Flask's own error
-    # says what happened.
-    if active is not None and (pushed is None or any(a is not b for a, b in zip(active, pushed))):
-        raise RuntimeError(
-            "The test left an application or request context pushed on top of the"
-            " test's own context. Pop every context the test pushes, or use"
-            " 'with app.app_context():'."
-        )
-    ctx.pop()
-
-
-def _restore_config(app: flask.Flask, config: dict[str, t.Any]) -> None:
-    if app.config != config:
-        app.config.clear()
-        app.config.update(config)
+def _replace_settings(settings: Settings, **changes: t.Any) -> Settings:
+    """``settings`` with ``changes``: how a subclass adds its feature."""
+    return dataclasses.replace(settings, **changes)

@@ -1,7 +1,7 @@
 """Change ``app.config`` for one block, test or test class, and put it back afterwards:
-:class:`override_config` (Django's ``override_settings``) and the
-:class:`ConfigMixin` through which :class:`~flask_testcase.TestCase` applies the
-class decorator."""
+:class:`override_config` (Django's ``override_settings``). On a
+:class:`~flask_testcase.TestCase` class it records itself in ``config_overrides``,
+which the test environment applies first, before anything reads the config."""
 
 from __future__ import annotations
 
@@ -12,15 +12,12 @@ import warnings
 
 import flask
 
-from ._hooks import FixtureHooks
-
 if t.TYPE_CHECKING:
     from collections.abc import Callable
     from collections.abc import Mapping
     from types import TracebackType
 
 __all__ = [
-    "ConfigMixin",
     "ConfigOverrideError",
     "UnknownConfigKeyWarning",
     "override_config",
@@ -238,7 +235,9 @@ class override_config:
         return with_overridden_config
 
     def _decorate_class(self, cls: type[_T]) -> type[_T]:
-        if not issubclass(cls, ConfigMixin):
+        from .case import TestCase
+
+        if not issubclass(cls, TestCase):
             raise TypeError(
                 f"{self!r} can decorate a flask_testcase.TestCase subclass, not"
                 f" {cls.__name__}; decorate its test methods one by one instead."
@@ -290,22 +289,3 @@ def _check(app: flask.Flask, settings: Mapping[str, t.Any]) -> None:
             UnknownConfigKeyWarning,
             stacklevel=4,
         )
-
-
-class ConfigMixin(FixtureHooks):
-    """Applies the :class:`override_config` decorators of a
-    :class:`~flask_testcase.TestCase` class around each test."""
-
-    #: The class decorators' overrides, base classes' first; set by
-    #: :class:`override_config`.
-    config_overrides: t.ClassVar[tuple[override_config, ...]] = ()
-
-    if t.TYPE_CHECKING:
-        app: flask.Flask
-
-    def _setup_fixtures(self) -> None:
-        super()._setup_fixtures()
-        for override in self.config_overrides:
-            applied = override_config(override.settings, app=self.app)
-            applied.enable()
-            self.addCleanup(applied.disable)

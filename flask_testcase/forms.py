@@ -15,7 +15,7 @@ import typing as t
 import flask
 from werkzeug.test import TestResponse
 
-from ._hooks import FixtureHooks
+from .assertions._core import AssertionBase
 from .assertions._core import assertion
 from .capture import RecordedResponse
 
@@ -239,7 +239,7 @@ def assert_form_error(
         raise AssertionError(standard if msg is None else f"{standard} : {msg}")
 
 
-class FormsMixin(FixtureHooks):
+class FormsMixin(AssertionBase):
     """Flask-WTF and WTForms helpers of :class:`~flask_testcase.TestCase`."""
 
     if t.TYPE_CHECKING:
@@ -274,7 +274,7 @@ class FormsMixin(FixtureHooks):
         source = self.templates if response is None else response
         standard = _form_error_failure(source, form, field, errors, "assertFormError")
         if standard is not None:
-            self.fail(self._formatMessage(msg, standard))
+            self._fail_with(standard, msg)
 
     def csrf_token(self, *, client: FlaskClient | None = None) -> str:
         """Return a CSRF token for :attr:`client` (or ``client``); see

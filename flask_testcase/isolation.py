@@ -72,7 +72,7 @@ if t.TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlalchemy.sql.schema import MetaData
 
-__all__ = ["DatabaseIsolation", "IsolationError", "database_isolation", "end_all"]
+__all__ = ["DatabaseIsolation", "IsolationError", "covering", "database_isolation", "end_all"]
 
 # Hides this module's frames from unittest tracebacks, so a failure points at the test.
 __unittest = True
@@ -144,6 +144,12 @@ def _identity(url: URL) -> tuple[t.Any, ...] | None:
         return None if path is None else ("sqlite", os.path.realpath(path))
     query = tuple(sorted((k, str(v)) for k, v in url.query.items() if k != "charset"))
     return (url.get_backend_name(), url.username, url.host, url.port, url.database, query)
+
+
+def _index(url: URL, db: t.Any, key: str | None) -> tuple[str, t.Any, t.Any]:
+    """Where :data:`_databases` keeps the database of ``url`` (in memory: of ``db``'s
+    bind ``key``, each its own database)."""
+    return (_render(url), db, key) if _is_memory(url) else (_render(url), None, None)
 
 
 def _direct_connect(engine: Engine) -> Connection:
@@ -876,6 +882,15 @@ class _Router:
             cls._restore()
 
 
+def covering(db: t.Any, app: flask.Flask) -> DatabaseIsolation | None:
+    """The innermost active isolation of ``db`` that has every database of ``db`` for
+    ``app`` (:meth:`DatabaseIsolation.covers`), or None."""
+    for isolation in reversed(_Router.active):
+        if isolation.db is db and isolation.covers(app):
+            return isolation
+    return None
+
+
 def end_all() -> None:
     """End every database isolation still active and restore every patch: for a test
     interrupted (``KeyboardInterrupt``) before its cleanups ran."""
@@ -954,6 +969,7 @@ class DatabaseIsolation:
         _internals.check_versions()
         engines = self._engines_of(app)
         databases = {key: self._database(app, key, engine) for key, engine in engines.items()}
+        self._refuse_overlap(databases)
         self._bound = databases
         self._gate = _Gate(self._timeout)
         _unended.add(self)
@@ -978,6 +994,42 @@ class DatabaseIsolation:
         except BaseException:
             self.end()
             raise
+
+    def covers(self, app: flask.Flask) -> bool:
+        """Whether this isolation is active and has every database of ``db`` for
+        ``app``, so that a test of ``app`` can nest in it (:meth:`route`,
+        :meth:`savepoint`) instead of isolating them a second time."""
+        if self._ended or self._gate is None:
+            return False
+        engines = _internals.app_engines(self.db, app)
+        if engines is None:
+            return False
+        for key, engine in engines.items():
+            database = self._by_engine.get(engine)
+            if database is None:
+                database = _databases.get(_index(engine.url, self.db, key))
+            if database is None or database not in self._connections:
+                return False
+        return True
+
+    def _refuse_overlap(self, databases: dict[str | None, _Database]) -> None:
+        """Two isolations of one database would hold two connections to it, each
+        with a transaction the other cannot see: a write of one that clashes with
+        the other's would wait for it forever. Refuse before connecting."""
+        for other in list(_unended):
+            if other is self:
+                continue
+            for key, database in databases.items():
+                if database in other._connections:
+                    raise IsolationError(
+                        f"{self.owner} would isolate {_bind_name(key)} a second time:"
+                        f" {other.owner} has it isolated already, on another connection,"
+                        " and a write that clashes with one of its uncommitted rows would"
+                        " wait for it forever. Nest in that isolation instead (its"
+                        " route(app) and savepoint()), which TestCase and the pytest"
+                        " plugin do for class-level and module-level data, or end it"
+                        " first."
+                    )
 
     def end(self) -> None:
         """Roll everything back and give the connections back; nothing stays patched.
@@ -1040,12 +1092,17 @@ class DatabaseIsolation:
                     engine.dispose()
 
     @contextlib.contextmanager
-    def savepoint(self) -> Iterator[None]:
+    def savepoint(self, *, reset_sequences: bool | None = None) -> Iterator[None]:
         """A level on top of what is there: a savepoint on each database, rolled back
         after the block (a test over class-level data). Joined connections handed out
-        inside the block are cut off after it."""
+        inside the block are cut off after it.
+
+        :param reset_sequences: reset primary keys at the start of the level (see
+            ``reset_sequences`` of the class); None: as this isolation does.
+        """
         assert self._gate is not None, "start() first"
-        if self.resets_sequences and self._mysql_databases():
+        resets = self.resets_sequences if reset_sequences is None else reset_sequences
+        if resets and self._mysql_databases():
             raise ValueError(
                 f"{self.owner}: reset_sequences cannot work on MySQL/MariaDB inside a"
                 " wider transaction (class- or module-wide data): resetting AUTO_INCREMENT"
@@ -1054,14 +1111,14 @@ class DatabaseIsolation:
             )
         savepoints = [conn.begin_nested() for conn in self._connections.values()]
         self._levels.append(weakref.WeakSet())
-        if self.resets_sequences:
+        if resets:
             self._reset_postgresql_sequences()
         try:
             yield
         finally:
             level = self._levels.pop()
             for joined in list(level):
-                joined.detach()
+                t.cast(t.Any, joined).cut_off()
             self._gate.reset()
             for savepoint in reversed(savepoints):
                 if savepoint.is_active:
@@ -1304,8 +1361,7 @@ class DatabaseIsolation:
     def _database(self, app: flask.Flask, key: str | None, engine: Engine) -> _Database:
         if not self.allow_any_database:
             _check_url(self, app, key, engine)
-        url = engine.url
-        index = (_render(url), self.db, key) if _is_memory(url) else (_render(url), None, None)
+        index = _index(engine.url, self.db, key)
         database = _databases.get(index)
         if database is None:
             with _databases_lock:
@@ -1348,7 +1404,7 @@ class DatabaseIsolation:
     def _detach_all(self) -> None:
         for level in self._levels:
             for joined in list(level):
-                joined.detach()
+                t.cast(t.Any, joined).cut_off()
         self._levels.clear()
 
 

@@ -26,6 +26,7 @@ from werkzeug.serving import select_address_family
 
 from ._requests import fresh_context
 from .case import TestCase
+from .case import _replace_settings
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -34,6 +35,8 @@ if t.TYPE_CHECKING:
     import flask
     from _typeshed.wsgi import StartResponse
     from _typeshed.wsgi import WSGIEnvironment
+
+    from ._environment import Settings
 
 __all__ = ["LiveServerTestCase"]
 
@@ -343,6 +346,17 @@ class _LiveServer:
             self.error = exc
             logger.exception("The live server thread stopped")
 
+    @contextlib.contextmanager
+    def serving(self, app: flask.Flask, test: str, serialize: bool) -> Iterator[None]:
+        """Serve ``app`` for the test named ``test`` while the block runs (one at a
+        time with ``serialize``); afterwards wait for the test's requests, report any
+        that were turned away, and check that the server thread is alive."""
+        attachment = self.dispatcher.attach(app, test, serialize)
+        with contextlib.ExitStack() as stack:
+            stack.callback(self.check)
+            stack.callback(self.dispatcher.detach, attachment)
+            yield
+
     def check(self) -> None:
         """Raise if the server thread has died, with its exception as the cause."""
         if not self.thread.is_alive():
@@ -464,14 +478,14 @@ class LiveServerTestCase(TestCase):
             host = f"[{host}]"
         return f"http://{host}:{server.port}"
 
-    def _setup_fixtures(self) -> None:
-        super()._setup_fixtures()
-        server = self._live_server()
-        attachment = server.dispatcher.attach(self.app, self.id(), serialize=self.db is not None)
-        self.addCleanup(server.check)
-        self.addCleanup(server.dispatcher.detach, attachment)
+    def _environment_settings(self) -> Settings:
+        return _replace_settings(super()._environment_settings(), live_server=self._serve)
 
-    def _live_server(self) -> _LiveServer:
+    def _serve(self, app: flask.Flask, owner: str, serialize: bool) -> t.ContextManager[None]:
+        # With a database, requests share the test's connection: one at a time.
+        return self._live_server(app).serving(app, self.id(), serialize)
+
+    def _live_server(self, app: flask.Flask) -> _LiveServer:
         cls = type(self)
         server: _LiveServer | None = cls.__dict__.get(_SERVER)
         if server is not None:
@@ -483,7 +497,7 @@ class LiveServerTestCase(TestCase):
                 f"{cls.__name__}.live_server_host must be an IP address or host name such"
                 f" as '127.0.0.1' or '0.0.0.0', got {host!r}."
             )
-        config = self.app.config
+        config = app.config
         server = _LiveServer(host, _port(config), _timeout(config))
         setattr(cls, _SERVER, server)
         cls.addClassCleanup(_stop, cls, server)
@@ -495,3 +509,116 @@ def _stop(cls: type[LiveServerTestCase], server: _LiveServer) -> None:
     if cls.__dict__.get(_SERVER) is server:
         delattr(cls, _SERVER)
     server.stop()
+
+
+# -- the pytest plugin's live_server --------------------------------------------------
+
+
+class LiveServer:
+    """What the pytest plugin's ``live_server`` fixture gives: one threaded server for
+    the scope (the session by default, ini ``live_server_scope``), serving each test's
+    app in turn, so that its requests see the test's database transaction and records.
+
+    The names are pytest-flask's: :attr:`host`, :attr:`port`, :attr:`app`, :meth:`url`,
+    :meth:`start` and :meth:`stop`. While a test runs, the app's ``SERVER_NAME`` is
+    ``localhost.localdomain:<port>`` (or the app's own name with the port), so
+    ``url_for(..., _external=True)`` names the server.
+    """
+
+    def __init__(self, host: str, port: int, wait: float) -> None:
+        #: The address the server listens on.
+        self.host = host
+        self._wait = wait
+        self._port = port or _free_port(host)
+        self._server: _LiveServer | None = None
+        self._test: tuple[flask.Flask, str, bool] | None = None
+        self._attachment: tuple[_LiveServer, t.Any] | None = None
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        return self._server.port if self._server is not None else self._port
+
+    @property
+    def app(self) -> flask.Flask:
+        """The app the server serves for the running test."""
+        if self._test is None:
+            raise RuntimeError("live_server.app is the running test's app, and no test is running")
+        return self._test[0]
+
+    def url(self, url: str = "") -> str:
+        """The full URL of ``url`` on the server: ``http://localhost:5000/path``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{url}"
+
+    def start(self) -> None:
+        """Start listening (done before each test unless ``--no-start-live-server``)."""
+        if self._server is None:
+            self._server = _LiveServer(self.host, self._port, self._wait)
+        if self._test is not None and self._attachment is None:
+            app, test, serialize = self._test
+            self._attachment = (self._server, self._server.dispatcher.attach(app, test, serialize))
+
+    def stop(self) -> None:
+        """Stop the server; a later :meth:`start` starts a new one on the same port."""
+        self._detach()
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+
+    def _config(self, app: flask.Flask) -> dict[str, t.Any]:
+        """The config a test served by this server runs with (the test environment's
+        config step applies it, before the test's request context is made):
+        ``SERVER_NAME`` names the server's port, so that ``url_for(...,
+        _external=True)`` names the server."""
+        name = (app.config.get("SERVER_NAME") or "localhost.localdomain").split(":", 1)[0]
+        return {"SERVER_NAME": f"{name}:{self.port}"}
+
+    @contextlib.contextmanager
+    def _serving(self, app: flask.Flask, test: str, serialize: bool, start: bool) -> Iterator[None]:
+        server_name = app.config["SERVER_NAME"]
+        # A browser asks for the server's own address (url()), whose host differs from
+        # SERVER_NAME; Flask before 3.1 would not route it. Present such requests
+        # under SERVER_NAME, as url_for(..., _external=True) names them.
+        listening = {f"{self.host}:{self.port}", f"127.0.0.1:{self.port}"}
+        wsgi_app = app.wsgi_app
+
+        def as_server_name(environ: t.Any, start_response: t.Any) -> t.Any:
+            if environ.get("HTTP_HOST") in listening:
+                environ["HTTP_HOST"] = server_name
+            return wsgi_app(environ, start_response)
+
+        app.wsgi_app = as_server_name  # type: ignore[method-assign]
+        self._test = (app, test, serialize)
+        try:
+            if start:
+                self.start()
+            yield
+        finally:
+            self._test = None
+            app.wsgi_app = wsgi_app  # type: ignore[method-assign]
+            self._detach()
+
+    def _detach(self) -> None:
+        attachment, self._attachment = self._attachment, None
+        if attachment is not None:
+            server, handle = attachment
+            server.dispatcher.detach(handle)
+            server.check()
+
+    def __repr__(self) -> str:
+        return f"<LiveServer listening at {self.url()}>"
+
+
+def _free_port(host: str) -> int:
+    """A port free now, for pytest-flask's ``--no-start-live-server``: the URL must be
+    known before the test starts the server."""
+    import socket
+
+    from werkzeug.serving import get_sockaddr
+    from werkzeug.serving import select_address_family
+
+    family = select_address_family(host, 0)
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind(get_sockaddr(host, 0, family))
+        return int(sock.getsockname()[1])

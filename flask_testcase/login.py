@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import typing as t
 
-from ._hooks import FixtureHooks
-
 if t.TYPE_CHECKING:
     import flask
     from flask.testing import FlaskClient
@@ -126,7 +124,7 @@ def _session_identifier(manager: t.Any) -> t.Any:
     return generate()
 
 
-class LoginMixin(FixtureHooks):
+class LoginMixin:
     """Flask-Login helpers of :class:`~flask_testcase.TestCase`."""
 
     if t.TYPE_CHECKING:

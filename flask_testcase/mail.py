@@ -14,7 +14,7 @@ import contextvars
 import typing as t
 
 from ._current import set_until_undone
-from ._hooks import FixtureHooks
+from .assertions._core import AssertionBase
 from .assertions._core import assertion
 
 if t.TYPE_CHECKING:
@@ -262,18 +262,15 @@ def assert_email_sent(
     return found
 
 
-class MailMixin(FixtureHooks):
+class MailMixin(AssertionBase):
     """Outbox features of :class:`~flask_testcase.TestCase`: for an app with Flask-Mail
-    or Flask-Mailman, every email of the test is recorded and none is sent."""
+    or Flask-Mailman, every email of the test is recorded and none is sent (the
+    environment's mail step)."""
 
-    if t.TYPE_CHECKING:
-        app: flask.Flask
-
-    def _setup_fixtures(self) -> None:
-        super()._setup_fixtures()
-        if has_mail(self.app):
-            self._outbox = self._enter(record_mail(self.app))
-            self.addCleanup(vars(self).pop, "_outbox", None)
+    @property
+    def _outbox(self) -> list[SentEmail] | None:
+        """The test's outbox (None when the app has no mail extension)."""
+        return None
 
     @property
     def outbox(self) -> list[SentEmail]:
@@ -282,7 +279,7 @@ class MailMixin(FixtureHooks):
         :raises NoMailExtensionError: when the app has neither Flask-Mail nor
             Flask-Mailman.
         """
-        outbox: list[SentEmail] | None = vars(self).get("_outbox")
+        outbox = self._outbox
         if outbox is None:
             require_mail(self.app)
             raise RuntimeError("outbox is available only while a test runs.")
@@ -302,7 +299,7 @@ class MailMixin(FixtureHooks):
         """
         found, standard = _find(self.outbox, to, subject, "assertEmailSent")
         if found is None:
-            self.fail(self._formatMessage(msg, standard))
+            self._fail_with(standard, msg)
         return found
 
     @assertion
@@ -312,4 +309,4 @@ class MailMixin(FixtureHooks):
         :param msg: added to the standard failure message.
         """
         if self.outbox:
-            self.fail(self._formatMessage(msg, _describe(self.outbox)))
+            self._fail_with(_describe(self.outbox), msg)

@@ -26,12 +26,18 @@ from urllib.parse import urljoin
 from ._classes import class_factory
 from ._requests import fresh_context
 from .case import TestCase
+from .case import _replace_settings
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterator
     from types import ModuleType
     from types import TracebackType
 
+    import flask
     from twill.browser import TwillBrowser
+
+    from ._environment import Settings
+    from ._environment import TestEnvironment
 
 __all__ = ["Twill", "TwillTestCase"]
 
@@ -437,29 +443,26 @@ class TwillTestCase(TestCase):
     #: The twill browser bound to :attr:`app` (``self.twill.browser``).
     browser: TwillBrowser
 
-    def _setup_fixtures(self) -> None:
-        super()._setup_fixtures()
-        self.addCleanup(self._forget_twill)
-        twill = self.twill = Twill(
-            self.app,
+    _fixture_names = (*TestCase._fixture_names, "twill", "browser")
+
+    def _environment_settings(self) -> Settings:
+        return _replace_settings(super()._environment_settings(), browser=self._twill_for)
+
+    def _twill_for(self, app: flask.Flask) -> t.ContextManager[Twill]:
+        twill = Twill(
+            app,
             host=self.twill_host,
             port=self.twill_port,
             scheme=self.twill_scheme,
             show_output=self.twill_show_output,
             failure_exception=self.failureException,
         )
-        try:
-            self._enter(twill)
-        except ImportError as error:
-            raise ImportError(
-                f"TwillTestCase needs twill 3, which is not installed. Install the extra:"
-                f" {_INSTALL_HINT}"
-            ) from error.__cause__
-        self.browser = twill.browser
+        return _entering_twill(twill)
 
-    def _forget_twill(self) -> None:
-        for name in ("twill", "browser"):
-            vars(self).pop(name, None)
+    def _use_environment(self, env: TestEnvironment) -> None:
+        super()._use_environment(env)
+        self.twill = env.browser
+        self.browser = env.browser.browser
 
     def make_twill_url(self, path: str) -> str:
         """Return the absolute URL of ``path`` on the app under test.
@@ -490,6 +493,21 @@ class TwillTestCase(TestCase):
                 " (a relative path is relative to the test module's directory)"
             )
         self.twill.run_script(script, **variables)
+
+
+@contextlib.contextmanager
+def _entering_twill(twill: Twill) -> Iterator[Twill]:
+    try:
+        twill.__enter__()
+    except ImportError as error:
+        raise ImportError(
+            f"TwillTestCase needs twill 3, which is not installed. Install the extra:"
+            f" {_INSTALL_HINT}"
+        ) from error.__cause__
+    try:
+        yield twill
+    finally:
+        twill.__exit__(None, None, None)
 
 
 def _module_dir(cls: type) -> Path:

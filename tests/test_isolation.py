@@ -223,10 +223,10 @@ class TestResetSequences:
         if "mysql" in url:
             assert len(errors) == 2
             assert (
-                "ValueError: Inner: reset_sequences cannot work on MySQL/MariaDB inside a"
-                " wider transaction (class- or module-wide data): resetting AUTO_INCREMENT"
-                " is DDL, which commits. Leave reset_sequences off there, or make the data"
-                " in each test."
+                "ValueError: Inner.setUpTestData(): reset_sequences cannot work on"
+                " MySQL/MariaDB inside a wider transaction (class- or module-wide data):"
+                " resetting AUTO_INCREMENT is DDL, which commits. Leave reset_sequences off"
+                " there, or make the data in each test."
             ) in errors[0]
         else:
             assert errors == []

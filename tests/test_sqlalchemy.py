@@ -26,7 +26,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
-import flask_testcase.database as ftc_database
+import flask_testcase.case as ftc_database
 import flask_testcase.isolation as ftc_iso
 from flask_testcase import NotATestDatabaseError
 from flask_testcase import TestCase
@@ -352,8 +352,8 @@ class TestIsolation:
         if "mysql" in url:
             assert len(result.errors) == 1
             assert (
-                "IsolationError: Inner runs in a transaction that is rolled back afterwards,"
-                " and refuses this statement: MySQL/MariaDB commit the open transaction"
+                "IsolationError: Inner.test_it runs in a transaction that is rolled back"
+                " afterwards, and refuses this statement: MySQL/MariaDB commit the open transaction"
                 " before (and some after) it, making the test's writes permanent: 'DROP"
                 " TABLE"
             ) in result.errors[0][1]

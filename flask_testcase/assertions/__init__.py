@@ -8,7 +8,8 @@ built from one module per subject, each depending only on :mod:`._core`:
   headers, cookies, the session;
 - :mod:`._templates`: templates rendered, their context, flashed messages;
 - :mod:`._json`: JSON documents;
-- :mod:`._content`: response content and semantic HTML.
+- :mod:`._content`: response content and semantic HTML;
+- :mod:`._database`: the SQL statements a test runs.
 
 Every assertion takes ``msg=None``, which is *added* to a standard message carrying
 the evidence (unittest's ``longMessage``); the ones Flask-Testing had also take its
@@ -20,6 +21,7 @@ or :class:`ValueError`; only a failed check fails the test.
 from __future__ import annotations
 
 from ._content import ContentAssertions
+from ._database import DatabaseAssertions
 from ._json import JSONAssertions
 from ._responses import ResponseAssertions
 from ._templates import ContextVariableDoesNotExist
@@ -30,7 +32,9 @@ __all__ = ["AssertionsMixin", "ContextVariableDoesNotExist"]
 __unittest = True
 
 
-class AssertionsMixin(ResponseAssertions, TemplateAssertions, JSONAssertions, ContentAssertions):
+class AssertionsMixin(
+    ResponseAssertions, TemplateAssertions, JSONAssertions, ContentAssertions, DatabaseAssertions
+):
     """The assertion methods of :class:`flask_testcase.TestCase`.
 
     It expects the attributes the test case sets up: ``app``, ``client``,

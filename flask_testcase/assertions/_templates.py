@@ -121,11 +121,21 @@ class TemplateAssertions(AssertionBase):
         count: int | None,
         start: int,
         where: str,
+        at_once: tuple[str, str] | None = None,
     ) -> None:
         rendered_names = self._template_names(tmpl_name_attribute, start)
         seen = rendered_names.count(name)
         if rendered_names:
             rendered = f"Templates rendered{where}: {names(rendered_names)}"
+        elif at_once is not None:
+            # Most often Django's spelling, "with assertTemplateUsed(...):", before the
+            # block has rendered anything.
+            method, block_method = at_once
+            rendered = (
+                f"No template was rendered so far in this test: {method}() checks the"
+                " templates rendered before it is called. To check the renders inside a"
+                f" with block, write: with self.{block_method}({name!r}):"
+            )
         else:
             rendered = f"No template was rendered{where}."
         if count is not None and seen != count:
@@ -174,8 +184,9 @@ class TemplateAssertions(AssertionBase):
         """
         _check_template_name(name)
         check_count(count)
-        self._check_used(name, tmpl_name_attribute, msg, count, 0, "")
-        return CheckedAtOnce("assertTemplateUsed", "assertRendersTemplate", name)
+        methods = ("assertTemplateUsed", "assertRendersTemplate")
+        self._check_used(name, tmpl_name_attribute, msg, count, 0, "", methods)
+        return CheckedAtOnce(*methods, name)
 
     @assertion
     def assertTemplateNotUsed(
