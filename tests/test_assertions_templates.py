@@ -19,6 +19,13 @@ THREE = "/render/index.html,item.html,index.html"
 RENDERED_THREE = "Templates rendered: 'index.html', 'item.html', 'index.html'"
 
 
+
+NOTHING_SO_FAR = (
+    "Template 'index.html' was not rendered. No template was rendered so far in this test:"
+    " assertTemplateUsed() checks the templates rendered before it is called. To check the"
+    " renders inside a with block, write: with self.assertRendersTemplate('index.html'):"
+)
+
 class LabelledTemplate(jinja2.Template):
     """A template class with another name attribute, for tmpl_name_attribute."""
 
@@ -50,7 +57,7 @@ class TestAssertTemplateUsed:
     @in_case()
     def test_fails_saying_no_template_was_rendered(self: Case) -> None:
         self.client.get("/text")
-        with self.fails("Template 'index.html' was not rendered. No template was rendered."):
+        with self.fails(NOTHING_SO_FAR):
             self.assertTemplateUsed("index.html")
 
     @in_case()
@@ -151,7 +158,7 @@ class TestAssertTemplateUsedIsNotABlock:
     @in_case()
     def test_in_a_with_statement_it_has_checked_before_the_block(self: Case) -> None:
         with (
-            self.fails("Template 'index.html' was not rendered. No template was rendered."),
+            self.fails(NOTHING_SO_FAR),
             self.assertTemplateUsed("index.html"),
         ):
             self.fail("the block must not run")

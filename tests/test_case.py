@@ -645,3 +645,62 @@ class TestAppPerClass:
         result = run_case(Cleanup)
         assert [last_line(e) for e in result.errors] == ["RuntimeError: class cleanup failed"]
         assert "_flask_testcase_class_app" not in vars(Cleanup)
+
+
+class TestNamesTheTestCaseSets:
+    """What each test sets on ``self`` would hide a class attribute of the same name: a
+    suite migrated from plain unittest keeps, say, its Selenium driver in cls.client."""
+
+    def test_a_class_attribute_it_would_hide_is_an_error_naming_the_rename(self) -> None:
+        class Driver:
+            def __repr__(self) -> str:
+                return "<Driver>"
+
+        class Migrated(TestCase):
+            @classmethod
+            def setUpClass(cls) -> None:
+                super().setUpClass()
+                cls.client = Driver()  # type: ignore[assignment]
+
+            def create_app(self) -> flask.Flask:
+                return make_app()
+
+            def test_page(self) -> None:
+                self.fail("must not run")
+
+        result = run_case(Migrated)
+        assert len(result.errors) == 1, result.errors
+        assert last_line(result.errors[0]) == (
+            "TypeError: Migrated.client is set on the class (<Driver>), and"
+            " flask_testcase.TestCase sets self.client for each test (the test's test"
+            " client), which would hide it. Rename the class attribute (e.g."
+            " cls.browser_driver)."
+        )
+
+    def test_each_name_it_sets_is_checked(self) -> None:
+        for name in ("app", "client", "runner", "templates", "flashed_messages"):
+            case = type("Clash", (TestCase,), {name: 42, "test_it": lambda self: None})
+            result = run_case(case)
+            assert len(result.errors) == 1, name
+            assert f"Clash.{name} is set on the class (42)" in last_line(result.errors[0])
+
+    def test_none_as_a_placeholder_is_accepted(self) -> None:
+        class Placeholders(TestCase):
+            app = None  # type: ignore[assignment]
+            client = None  # type: ignore[assignment]
+
+            def create_app(self) -> flask.Flask:
+                return make_app()
+
+            def test_it(self) -> None:
+                self.assertIsInstance(self.client, flask.testing.FlaskClient)
+
+        result = run_case(Placeholders)
+        assert result.wasSuccessful() and result.testsRun == 1, result.errors
+
+    def test_the_docs_list_the_names(self) -> None:
+        from pathlib import Path
+
+        text = (Path(__file__).parent.parent / "docs" / "lifecycle.rst").read_text("utf-8")
+        for name in TestCase._fixture_names:
+            assert f"``{name}``" in text, name

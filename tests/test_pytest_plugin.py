@@ -336,23 +336,6 @@ class TestBadInput:
             " db.init_app(app) in your app factory, or define your own 'db' fixture.*",
         )
 
-    def test_pytest_flask_beside_it_is_refused_with_the_way_out(
-        self, pytester: pytest.Pytester
-    ) -> None:
-        pytest.importorskip("pytest_flask")
-        pytester.makepyfile(test_it="def test_it():\n    pass\n")
-        result = pytester.runpytest("-p", "no:cacheprovider")
-        assert result.ret == pytest.ExitCode.USAGE_ERROR
-        result.stderr.fnmatch_lines(
-            [
-                "*flask_testcase's pytest plugin and pytest-flask are both active, and both"
-                " define the fixtures client, config, live_server and the options marker."
-                " flask_testcase replaces pytest-flask: uninstall it (pip uninstall"
-                " pytest-flask). To keep pytest-flask instead, run pytest with"
-                " -p no:flask_testcase."
-            ]
-        )
-
     def test_loaded_explicitly_without_autoload_beside_an_installed_pytest_flask(
         self, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
     ) -> None:
@@ -517,3 +500,134 @@ class TestLiveServer:
         )
         run(pytester).assert_outcomes(passed=2)
         assert_no_notes_left(url)
+
+
+class TestBesidePytestFlask:
+    """Installed beside pytest-flask (a team migrating test by test): pytest-flask keeps
+    its names, ours serve the rest, and nothing stops the run."""
+
+    @pytest.fixture(autouse=True)
+    def _needs_pytest_flask(self) -> None:
+        pytest.importorskip("pytest_flask")
+
+    def run_beside(self, pytester: pytest.Pytester) -> pytest.RunResult:
+        # pytest-flask loads through its entry point, as in a user's environment.
+        return pytester.runpytest("-p", "no:cacheprovider")
+
+    def test_a_suite_of_plain_testcase_classes_runs(self, pytester: pytest.Pytester) -> None:
+        pytester.makepyfile(myapp=APP)
+        pytester.makepyfile(
+            test_it="""
+            from flask_testcase import TestCase
+            from myapp import create_app
+
+            class Views(TestCase):
+                def create_app(self):
+                    return create_app()
+
+                def test_ping(self):
+                    self.assertEqual(self.client.get("/ping").json, {"ping": "pong"})
+            """
+        )
+        result = self.run_beside(pytester)
+        result.assert_outcomes(passed=1)
+
+    def test_the_report_header_says_which_plugin_serves_which_name(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        pytester.makepyfile(test_it="def test_it():\n    pass\n")
+        result = self.run_beside(pytester)
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(
+            [
+                "flask_testcase: pytest-flask is active and serves client, client_class,"
+                " config, live_server, mimetype, accept_any, accept_json, accept_jsonp,"
+                " accept_mimetype, the options marker; flask_testcase serves app (ini"
+                " flask_app), runner, templates, flashed_messages, outbox, db,"
+                " assertNumQueries, data_fixture. Uninstall pytest-flask to have"
+                " flask_testcase serve them all."
+            ]
+        )
+
+    def test_their_client_with_our_db_and_records(
+        self, pytester: pytest.Pytester, url: str
+    ) -> None:
+        make(
+            pytester,
+            url_app(url, "session"),
+            test_it="""
+            import pytest
+            from flask_testcase.asserts import assertMessageFlashed
+
+            @pytest.mark.options(feature="on")
+            def test_write(client, db, templates, config):
+                assert config["FEATURE"] == "on"
+                assert client.post("/notes", data={"text": "a"}).status_code == 302
+                assertMessageFlashed("Saved.", "success")
+                client.get("/")
+                assert [t.context["name"] for t in templates] == ["World"]
+
+            def test_rolled_back(client, db):
+                assert client.get("/notes").json == []
+                assert client.get("/ping") == 200
+            """,
+        )
+        result = self.run_beside(pytester)
+        result.assert_outcomes(passed=2)
+        assert_no_notes_left(url)
+
+    def test_without_pytest_flask_our_names_are_served(self, pytester: pytest.Pytester) -> None:
+        pytester.makepyfile(test_it="def test_it():\n    pass\n")
+        result = run(pytester)
+        result.assert_outcomes(passed=1)
+        result.stdout.no_fnmatch_line("*pytest-flask is active*")
+
+
+class TestWithClient:
+    """Flask's testing docs keep a request's contexts with ``with client:``; the
+    fixture's client, which keeps the last request's contexts as pytest-flask's does,
+    allows it too."""
+
+    def test_with_client_keeps_the_requests_context_in_the_block(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        make(
+            pytester,
+            SESSION_APP,
+            test_it="""
+            import flask
+
+            def test_session_and_g_inside_the_block(app, client):
+                @app.post("/login")
+                def login():
+                    flask.session["user_id"] = 1
+                    return ""
+
+                @app.get("/me")
+                def me():
+                    flask.g.user = "ada"
+                    return str(flask.session.get("user_id"))
+
+                client.post("/login")
+                with client:
+                    assert client.get("/me").text == "1"
+                    assert flask.session["user_id"] == 1
+                    assert flask.g.user == "ada"
+                    assert flask.request.path == "/me"
+                # After the block the last request's context is kept again.
+                client.get("/ping")
+                assert flask.request.path == "/ping"
+
+            def test_nested_blocks_are_refused_as_by_flask(client):
+                import pytest
+                with client:
+                    with pytest.raises(RuntimeError, match="Cannot nest client invocations"):
+                        with client:
+                            pass
+
+            def test_the_last_requests_context_is_kept_without_a_block(client):
+                client.get("/ping")
+                assert flask.request.path == "/ping"
+            """,
+        )
+        run(pytester).assert_outcomes(passed=3)
