@@ -29,6 +29,8 @@ if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse
     from _typeshed.wsgi import WSGIApplication
     from _typeshed.wsgi import WSGIEnvironment
+    from flask.ctx import RequestContext
+    from flask.sessions import SessionMixin
 
 __all__ = ["fresh_context", "isolated_client_class"]
 
@@ -142,10 +144,32 @@ class _FreshContextRequests(FlaskClient):
     def run_wsgi_app(
         self, environ: dict[str, t.Any], buffered: bool = False
     ) -> tuple[t.Iterable[bytes], str, t.Any]:
-        context = contextvars.Context()
-        records = RequestRecords(self.application, context)
-        body, status, headers = records.run(context, super().run_wsgi_app, environ, buffered)
-        return _RecordedBody(body, context, records), status, headers
+        def run() -> tuple[t.Iterable[bytes], str, t.Any]:
+            return super(_FreshContextRequests, self).run_wsgi_app(environ, buffered)
+
+        (body, status, headers), wrap = run_recorded(self.application, run)
+        return wrap(body), status, headers
+
+
+def run_recorded(
+    app: flask.Flask, call: t.Callable[[], _T]
+) -> tuple[_T, t.Callable[[Iterable[bytes]], _RecordedBody]]:
+    """Run ``call`` (one request to ``app``) in a new, empty context with its
+    :class:`~flask_testcase.capture.RequestRecords` recording: the one step behind
+    the test client's requests and :mod:`flask_testcase.webtest`'s.
+
+    :returns: what ``call`` returned, and the function that wraps the request's
+        response body so that it is read and closed in the request's context, still
+        recording; the wrapped body carries the records as ``records``.
+    """
+    context = contextvars.Context()
+    records = RequestRecords(app, context)
+    result = records.run(context, call)
+
+    def wrap(body: Iterable[bytes]) -> _RecordedBody:
+        return _RecordedBody(body, context, records)
+
+    return result, wrap
 
 
 def isolated_client_class(base: type[FlaskClient] | None = None) -> type[FlaskClient]:
@@ -187,3 +211,42 @@ def set_for_test(app: flask.Flask, name: str, value: t.Any) -> t.Callable[[], ob
         undo = functools.partial(own.pop, name, None)
     setattr(app, name, value)
     return undo
+
+
+class SessionAccess(t.NamedTuple):
+    """How the helpers that write a client's session (:func:`~flask_testcase.force_login`,
+    :func:`~flask_testcase.csrf_token`) reach it, for a Flask test client or a
+    :class:`flask_testcase.webtest.TestApp` alike."""
+
+    #: The application the client's requests go to.
+    app: flask.Flask
+    #: Makes a request context like the client's next request (its remote address,
+    #: user agent and host), not pushed.
+    request_context: t.Callable[[], RequestContext]
+    #: Opens the client's session for writing; the client's cookies get it when the
+    #: block ends (:meth:`flask.testing.FlaskClient.session_transaction`).
+    session_transaction: t.Callable[[], t.ContextManager[SessionMixin]]
+
+
+def session_access(client: t.Any, name: str) -> SessionAccess:
+    """The :class:`SessionAccess` of ``client``.
+
+    :param name: the caller, named in the error.
+    :raises TypeError: ``client`` is neither a Flask test client nor a
+        :class:`flask_testcase.webtest.TestApp`.
+    """
+    if isinstance(client, FlaskClient):
+        app: flask.Flask = client.application
+        environ_base = dict(getattr(client, "environ_base", {}))
+        return SessionAccess(
+            app,
+            functools.partial(app.test_request_context, environ_base=environ_base),
+            functools.partial(client.session_transaction, environ_base=environ_base),
+        )
+    access: t.Callable[[], SessionAccess] | None = getattr(client, "_session_access", None)
+    if access is None:
+        raise TypeError(
+            f"{name}() takes a Flask test client (client, app.test_client()) or a"
+            f" flask_testcase.webtest.TestApp, got {client!r}."
+        )
+    return access()

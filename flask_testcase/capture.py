@@ -29,8 +29,10 @@ if t.TYPE_CHECKING:
 
 __all__ = [
     "FlashedMessage",
+    "NotOneTemplate",
     "RecordedResponse",
     "RenderedTemplate",
+    "ResponseRecords",
     "record_flashed_messages",
     "record_templates",
     "silence_templates",
@@ -253,59 +255,68 @@ class RequestRecords:
             self.session = dict(flask.session)
 
 
-class RecordedResponse(TestResponse):
-    """A response of :attr:`TestCase.client <flask_testcase.TestCase.client>` (or of
-    any client made by :func:`~flask_testcase.isolated_client_class`), carrying what
-    its request did.
+class NotOneTemplate(AttributeError, AssertionError):
+    """Raised by ``response.context`` (and ``response.template`` on
+    :mod:`flask_testcase.webtest` responses) when the request rendered no template
+    or several.
 
-    The records are those of this response's own request. With
-    ``follow_redirects=True`` the response returned is the last one of the chain, so
-    they cover the last request; each response of :attr:`history` has its own. A
-    streamed body runs its code as it is read, so what it renders or flashes is
-    recorded as the body is read.
-
-    The actual class is a subclass of this one and of the app's
-    :attr:`~flask.Flask.response_class`; ``isinstance(response, RecordedResponse)``
-    holds, and ``typing.cast(RecordedResponse, response)`` tells a type checker.
+    It is an :class:`AttributeError`, so ``getattr(response, "context", None)`` is
+    ``None``, and an :class:`AssertionError`, as Flask-WebTest raises: a test that
+    reads the context of a page that rendered none fails.
     """
 
-    _records: RequestRecords | None
 
-    def __init__(self, response: t.Iterable[bytes], *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(response, *args, **kwargs)
-        # The body the isolated client returns carries its request's records; it is
-        # replaced by a list once the body is read, so keep them now.
-        self._records = getattr(response, "records", None)
+class ResponseRecords:
+    """The per-response records of a response, whichever client made it: mixed into
+    :class:`RecordedResponse` (the test client's) and into the responses of
+    :class:`flask_testcase.webtest.TestApp`.
+
+    A response made elsewhere, without records, has empty ones.
+    """
+
+    _records: RequestRecords | None = None
+
+    if t.TYPE_CHECKING:
+        request: t.Any
+        status: str
+
+    def _where(self) -> str:
+        """``GET /path (200 OK)``, for messages."""
+        request = self.request
+        return f"{request.method} {request.path} ({self.status})"
 
     @property
     def templates(self) -> list[RenderedTemplate]:
         """The templates this request rendered, in order, with their contexts."""
         return self._records.templates if self._records is not None else []
 
+    def _one_template(self, attribute: str, what: str) -> RenderedTemplate:
+        templates = self.templates
+        if len(templates) == 1:
+            return templates[0]
+        where = self._where()
+        if not templates:
+            raise NotOneTemplate(
+                f"response.{attribute} is the {what} of the one template the request"
+                f" rendered, but {where} rendered no template."
+            )
+        rendered = ", ".join(repr(r.name) for r in templates)
+        raise NotOneTemplate(
+            f"response.{attribute} is the {what} of the one template the request rendered,"
+            f" but {where} rendered {len(templates)}: {rendered}. Read"
+            f" response.templates[i].{'name' if attribute == 'template' else attribute}"
+            " instead."
+        )
+
     @property
     def context(self) -> dict[str, t.Any]:
         """The context of the one template this request rendered.
 
-        :raises AttributeError: the request rendered no template, or several; the
-            message names them (read :attr:`templates` then). ``getattr(response,
-            "context", None)`` is ``None`` in both cases.
+        :raises NotOneTemplate: (an :class:`AttributeError`) the request rendered no
+            template, or several; the message names them (read :attr:`templates`
+            then). ``getattr(response, "context", None)`` is ``None`` in both cases.
         """
-        templates = self.templates
-        if len(templates) == 1:
-            return templates[0].context
-        request = self.request
-        where = f"{request.method} {request.path} ({self.status})"
-        if not templates:
-            raise AttributeError(
-                f"response.context is the context of the one template the request"
-                f" rendered, but {where} rendered no template."
-            )
-        rendered = ", ".join(repr(r.name) for r in templates)
-        raise AttributeError(
-            f"response.context is the context of the one template the request rendered,"
-            f" but {where} rendered {len(templates)}: {rendered}. Read"
-            " response.templates[i].context instead."
-        )
+        return self._one_template("context", "context").context
 
     @property
     def flashes(self) -> list[tuple[str, t.Any]]:
@@ -322,6 +333,30 @@ class RecordedResponse(TestResponse):
         (no ``SECRET_KEY``). ``None`` when the app did not finish the request (a
         middleware answered without calling it)."""
         return self._records.session if self._records is not None else None
+
+
+class RecordedResponse(ResponseRecords, TestResponse):
+    """A response of :attr:`TestCase.client <flask_testcase.TestCase.client>` (or of
+    any client made by :func:`~flask_testcase.isolated_client_class`), carrying what
+    its request did: :attr:`templates`, :attr:`context`, :attr:`flashes` and
+    :attr:`session` (see :class:`ResponseRecords`).
+
+    The records are those of this response's own request. With
+    ``follow_redirects=True`` the response returned is the last one of the chain, so
+    they cover the last request; each response of :attr:`history` has its own. A
+    streamed body runs its code as it is read, so what it renders or flashes is
+    recorded as the body is read.
+
+    The actual class is a subclass of this one and of the app's
+    :attr:`~flask.Flask.response_class`; ``isinstance(response, RecordedResponse)``
+    holds, and ``typing.cast(RecordedResponse, response)`` tells a type checker.
+    """
+
+    def __init__(self, response: t.Iterable[bytes], *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(response, *args, **kwargs)
+        # The body the isolated client returns carries its request's records; it is
+        # replaced by a list once the body is read, so keep them now.
+        self._records = getattr(response, "records", None)
 
 
 @class_factory

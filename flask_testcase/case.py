@@ -41,6 +41,7 @@ if t.TYPE_CHECKING:
     from .capture import RenderedTemplate
     from .config import override_config
     from .isolation import DatabaseIsolation
+    from .webtest import TestApp
 
 __all__ = ["TestCase"]
 
@@ -48,6 +49,7 @@ __unittest = True
 
 _CLASS_APP = "_flask_testcase_class_app"
 _CLASS_DATA = "_flask_testcase_class_data"
+_TESTAPP = "_flask_testcase_testapp"
 
 
 class TestCase(
@@ -275,6 +277,25 @@ class TestCase(
         self.runner = env.runner
         self.templates = env.templates
         self.flashed_messages = env.flashed_messages
+
+    @property
+    def testapp(self) -> TestApp:
+        """A :class:`flask_testcase.webtest.TestApp` (WebTest, with per-response records)
+        of :attr:`app`, made when first read in a test and forgotten after it; its
+        requests are recorded and isolated like :attr:`client`'s. Needs WebTest
+        (``pip install 'flask-testcase[webtest]'``). Assigning one of your own
+        replaces it for the test."""
+        if _TESTAPP not in vars(self):
+            from .webtest import TestApp
+
+            self.testapp = TestApp(self.app)
+        testapp: TestApp = vars(self)[_TESTAPP]
+        return testapp
+
+    @testapp.setter
+    def testapp(self, value: t.Any) -> None:
+        vars(self)[_TESTAPP] = value
+        self.addCleanup(vars(self).pop, _TESTAPP, None)
 
     def _forget_fixtures(self) -> None:
         # Runners keep finished test cases alive (pytest until the session ends, a

@@ -10,14 +10,16 @@ a token is asked for, and WTForms only when a form is checked.
 from __future__ import annotations
 
 import contextvars
+import sys
 import typing as t
 
 import flask
 from werkzeug.test import TestResponse
 
+from ._requests import session_access
 from .assertions._core import AssertionBase
 from .assertions._core import assertion
-from .capture import RecordedResponse
+from .capture import ResponseRecords
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
@@ -25,13 +27,14 @@ if t.TYPE_CHECKING:
     from flask.testing import FlaskClient
 
     from .capture import RenderedTemplate
+    from .webtest import TestApp
 
 __all__ = ["FormsMixin", "assert_form_error", "csrf_token"]
 
 __unittest = True
 
 
-def csrf_token(client: FlaskClient) -> str:
+def csrf_token(client: FlaskClient | TestApp) -> str:
     """Return a CSRF token that Flask-WTF accepts on ``client``'s requests, for tests
     that submit forms with CSRF protection on::
 
@@ -43,7 +46,9 @@ def csrf_token(client: FlaskClient) -> str:
     form. Send it as the form's ``csrf_token`` field (``WTF_CSRF_FIELD_NAME``) or in
     an ``X-CSRFToken`` header.
 
-    :param client: a test client of the app (with cookies, the default).
+    :param client: a test client of the app (with cookies, the default), or a
+        :class:`flask_testcase.webtest.TestApp` of it (whose forms, as rendered,
+        already carry a token: this serves requests made by hand).
     """
     try:
         from flask_wtf.csrf import generate_csrf
@@ -51,17 +56,16 @@ def csrf_token(client: FlaskClient) -> str:
         raise ImportError(
             "csrf_token() needs Flask-WTF: pip install flask-wtf (or flask-testcase[extras])."
         ) from e
-    app = client.application
-    environ_base = dict(getattr(client, "environ_base", {}))
+    access = session_access(client, "csrf_token")
 
     def generate(session: dict[str, t.Any]) -> str:
-        with app.test_request_context(environ_base=environ_base):
+        with access.request_context():
             flask.session.update(session)
             token: str = generate_csrf()
             session.update(flask.session)
         return token
 
-    with client.session_transaction(environ_base=environ_base) as client_session:
+    with access.session_transaction() as client_session:
         values = dict(client_session)
         # A new, empty context: Flask-WTF caches the token in g, and the test's own
         # app context (and its g) must neither give it nor keep it.
@@ -87,22 +91,33 @@ def _form_class() -> type:
 def _templates_of(source: t.Any, name: str) -> tuple[Sequence[RenderedTemplate], str]:
     """The templates to search, and where they come from (for messages): ``source``
     is a response with per-response records or a list of rendered templates."""
-    if isinstance(source, TestResponse):
-        if not isinstance(source, RecordedResponse):
-            raise TypeError(
-                f"{name}() reads the templates a response's request rendered, and"
-                f" {source!r} carries no records: it comes from a client other than the"
-                " test's. Use a response of the test's client (or of a client made with"
-                " flask_testcase.isolated_client_class())."
-            )
-        request = source.request
-        return source.templates, f"{request.method} {request.path} ({source.status})"
+    if isinstance(source, ResponseRecords):
+        return source.templates, source._where()
+    if isinstance(source, TestResponse) or _is_webob_response(source):
+        use = (
+            "Use a response of flask_testcase.webtest.TestApp (self.testapp, or the"
+            " testapp fixture)."
+            if _is_webob_response(source)
+            else "Use a response of the test's client (or of a client made with"
+            " flask_testcase.isolated_client_class())."
+        )
+        raise TypeError(
+            f"{name}() reads the templates a response's request rendered, and"
+            f" {source!r} carries no records: it comes from a client other than the"
+            f" test's. {use}"
+        )
     if isinstance(source, (list, tuple)):
         return source, ""
     raise TypeError(
         f"{name}() takes a response of the test's client or a list of rendered"
         f" templates (the templates fixture), got {source!r}."
     )
+
+
+def _is_webob_response(source: t.Any) -> bool:
+    # A WebTest response exists only if WebOb was imported: never import it here.
+    webob = sys.modules.get("webob")
+    return webob is not None and isinstance(source, webob.Response)
 
 
 def _find_form(
@@ -276,7 +291,7 @@ class FormsMixin(AssertionBase):
         if standard is not None:
             self._fail_with(standard, msg)
 
-    def csrf_token(self, *, client: FlaskClient | None = None) -> str:
+    def csrf_token(self, *, client: FlaskClient | TestApp | None = None) -> str:
         """Return a CSRF token for :attr:`client` (or ``client``); see
         :func:`~flask_testcase.csrf_token`."""
         return csrf_token(self.client if client is None else client)

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import typing as t
 
+from ._requests import session_access
+
 if t.TYPE_CHECKING:
     import flask
     from flask.testing import FlaskClient
+
+    from .webtest import TestApp
 
 __all__ = ["LoginMixin", "force_login", "force_logout"]
 
@@ -31,52 +35,50 @@ _REMEMBER = "_remember"
 _REMEMBER_SECONDS = "_remember_seconds"
 
 
-def force_login(client: FlaskClient, user: t.Any, *, fresh: bool = True) -> None:
+def force_login(client: FlaskClient | TestApp, user: t.Any, *, fresh: bool = True) -> None:
     """Log ``client`` in as ``user``: its later requests see ``user`` as
     ``current_user``, as after Flask-Login's ``login_user(user)``.
 
-    :param client: a test client of an app with a Flask-Login ``LoginManager``.
+    :param client: a test client of an app with a Flask-Login ``LoginManager``, or a
+        :class:`flask_testcase.webtest.TestApp` of one.
     :param user: the user object, whose ``get_id()`` gives the id the app's
         ``user_loader`` loads it by.
     :param fresh: a fresh login (the default) passes ``fresh_login_required``; a
         non-fresh one behaves like a login restored from a "remember me" cookie.
     :raises ValueError: when the app has no ``LoginManager``, or ``user.get_id()``
         returns ``None``.
-    :raises TypeError: when ``user`` has no ``get_id()`` method.
+    :raises TypeError: when ``user`` has no ``get_id()`` method, or ``client`` is not
+        a client.
     """
-    app = _app_of(client)
-    manager = _login_manager(app)
+    access = session_access(client, "force_login")
+    manager = _login_manager(access.app)
     user_id = _user_id(user, manager)
     # Session protection compares this identifier (made from the remote address and
     # the user agent) with the one it makes for each request: make it from a request
-    # with the client's own defaults, or every request would see a stolen session.
-    environ_base = dict(getattr(client, "environ_base", {}))
-    with app.test_request_context(environ_base=environ_base):
+    # like the client's own, or every request would see a stolen session.
+    with access.request_context():
         identifier = _session_identifier(manager)
-    with client.session_transaction(environ_base=environ_base) as session:
+    with access.session_transaction() as session:
         session[_USER_ID] = user_id
         session[_FRESH] = fresh
         session[_SESSION_ID] = identifier
 
 
-def force_logout(client: FlaskClient) -> None:
+def force_logout(client: FlaskClient | TestApp) -> None:
     """Log ``client`` out, as Flask-Login's ``logout_user()`` does: remove the login
     from its session, and have its next request clear a "remember me" cookie
     instead of logging in from it.
 
-    :param client: a test client of an app with a Flask-Login ``LoginManager``.
+    :param client: a test client of an app with a Flask-Login ``LoginManager``, or a
+        :class:`flask_testcase.webtest.TestApp` of one.
     :raises ValueError: when the app has no ``LoginManager``.
     """
-    _login_manager(_app_of(client))
-    with client.session_transaction() as session:
+    access = session_access(client, "force_logout")
+    _login_manager(access.app)
+    with access.session_transaction() as session:
         for key in (_USER_ID, _FRESH, _SESSION_ID, _REMEMBER_SECONDS):
             session.pop(key, None)
         session[_REMEMBER] = "clear"
-
-
-def _app_of(client: FlaskClient) -> flask.Flask:
-    app: flask.Flask = client.application
-    return app
 
 
 def _login_manager(app: flask.Flask) -> t.Any:
@@ -130,12 +132,14 @@ class LoginMixin:
     if t.TYPE_CHECKING:
         client: FlaskClient
 
-    def login(self, user: t.Any, *, fresh: bool = True, client: FlaskClient | None = None) -> None:
+    def login(
+        self, user: t.Any, *, fresh: bool = True, client: FlaskClient | TestApp | None = None
+    ) -> None:
         """Log :attr:`client` (or ``client``) in as ``user`` without the login form;
         see :func:`~flask_testcase.force_login`."""
         force_login(self.client if client is None else client, user, fresh=fresh)
 
-    def logout(self, *, client: FlaskClient | None = None) -> None:
+    def logout(self, *, client: FlaskClient | TestApp | None = None) -> None:
         """Log :attr:`client` (or ``client``) out; see
         :func:`~flask_testcase.force_logout`."""
         force_logout(self.client if client is None else client)

@@ -50,6 +50,7 @@ if t.TYPE_CHECKING:
 
     from .capture import FlashedMessage
     from .capture import RenderedTemplate
+    from .webtest import TestApp
 
 __all__ = ["LiveServer", "data_fixture"]
 
@@ -247,6 +248,16 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 def _environment(request: pytest.FixtureRequest) -> TestEnvironment:
     env: TestEnvironment = request.getfixturevalue("_flask_testcase")
     return env
+
+
+@pytest.fixture
+def testapp(app: flask.Flask) -> TestApp:
+    """A :class:`flask_testcase.webtest.TestApp` (WebTest, with per-response records)
+    of the app, inside the test's records and database isolation like ``client``.
+    Needs WebTest (``pip install 'flask-testcase[webtest]'``)."""
+    from .webtest import TestApp
+
+    return TestApp(app)
 
 
 @pytest.fixture
