@@ -19,8 +19,10 @@ import typing as t
 from ._requests import isolated_client_class
 from .assertions import ContextVariableDoesNotExist
 from .capture import FlashedMessage
+from .capture import NotOneTemplate
 from .capture import RecordedResponse
 from .capture import RenderedTemplate
+from .capture import ResponseRecords
 from .capture import record_flashed_messages
 from .capture import record_templates
 from .capture import silence_templates
@@ -73,8 +75,10 @@ __all__ = [
     "LiveServerTestCase",
     "NoMailExtensionError",
     "NotATestDatabaseError",
+    "NotOneTemplate",
     "RecordedResponse",
     "RenderedTemplate",
+    "ResponseRecords",
     "SentEmail",
     "ServerError",
     "TemporaryServer",
