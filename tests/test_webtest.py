@@ -773,3 +773,63 @@ def test_testcase_testapp_in_a_plain_unittest_result() -> None:
             " GET /plain (200 OK) rendered no template."
         )
     )
+
+
+# -- the pytest plugin -----------------------------------------------------------------
+
+
+def test_the_testapp_fixture_in_the_plugin(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        import pytest
+        # This module: in-process, pytester's run imports it as the outer run did.
+        from test_webtest import make_app
+
+        @pytest.fixture(scope="session")
+        def app():
+            return make_app()
+        """
+    )
+    pytester.makepyfile(
+        test_plugin="""
+        import pytest
+        from flask_testcase import assert_email_sent, assert_form_error
+        from flask_testcase.asserts import assertTemplateUsed
+        from flask_testcase.webtest import TestApp
+        from test_webtest import ALICE, signup
+
+        SEEN = []
+
+        def test_records(testapp, templates, flashed_messages, outbox):
+            SEEN.append(testapp)
+            assert isinstance(testapp, TestApp)
+            signup(testapp).follow()
+            assert [t.name for t in templates] == ["signup.html", "welcome.html"]
+            assert [(m.message, m.category) for m in flashed_messages] == [
+                ("Welcome, ada!", "success")
+            ]
+            assert_email_sent(outbox, to="ada@example.com", subject="Welcome")
+            assertTemplateUsed("welcome.html")
+
+        def test_form_errors_and_login(testapp):
+            SEEN.append(testapp)
+            response = signup(testapp, email="nope")
+            assert_form_error(response, "form", "email", "Invalid email address.")
+            assert testapp.get("/me", user=ALICE).text == "alice"
+
+        def test_a_new_testapp_and_no_login_for_each_test(testapp):
+            assert testapp not in SEEN
+            testapp.get("/me", status=401)
+
+        def test_a_failing_check_reports_the_request(testapp, templates):
+            testapp.get("/plain").context
+        """
+    )
+    result = pytester.runpytest("-p", "no:flask", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*NotOneTemplate: response.context is the context of the one template the"
+            " request rendered, but GET /plain (200 OK) rendered no template."
+        ]
+    )
