@@ -666,6 +666,23 @@ class TestTestCaseTestApp:
         assert "_flask_testcase_testapp" not in vars(cases[0])
         assert connected() == before
 
+    def test_forgotten_when_setup_raises_after_making_it(self) -> None:
+        cases: list[TestCase] = []
+
+        class Case(Base):
+            def setUp(self) -> None:
+                cases.append(self)
+                self.testapp.get("/signup")
+                raise RuntimeError("setUp fails")
+
+            def test_it(self) -> None:
+                raise AssertionError("not run")
+
+        result = run_case(Case)
+        [(_, text)] = result.errors
+        assert "RuntimeError: setUp fails" in text
+        assert "_flask_testcase_testapp" not in vars(cases[0])
+
     def test_a_testapp_of_your_own_replaces_it(self) -> None:
         class Case(Base):
             def setUp(self) -> None:
