@@ -64,7 +64,7 @@ _THEIR_NAMES = (
     " accept_jsonp, accept_mimetype, the options marker"
 )
 _OUR_NAMES = (
-    "app (ini flask_app), runner, templates, flashed_messages, outbox, db,"
+    "app (ini flask_app), runner, templates, flashed_messages, outbox, testapp, db,"
     " assertNumQueries, data_fixture"
 )
 
