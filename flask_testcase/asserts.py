@@ -34,7 +34,7 @@ import typing as t
 import unittest
 
 from . import _current
-from ._compat import FlaskTestingAliases
+from ._flask_testing import FlaskTestingAliases
 from .assertions import AssertionsMixin
 from .database import DatabaseMixin
 from .forms import FormsMixin

@@ -13,7 +13,8 @@ import flask
 from flask.testing import FlaskClient
 
 from . import _current
-from ._compat import FlaskTestingAliases
+from . import _internals
+from ._flask_testing import FlaskTestingAliases
 from ._requests import isolate_test_client
 from .assertions import AssertionsMixin
 from .capture import record_flashed_messages
@@ -48,7 +49,6 @@ class _ClassApp(t.NamedTuple):
 
 
 _CLASS_APP = "_flask_testcase_class_app"
-_CLASS_CLEANUP_ERRORS = "tearDown_exceptions"
 
 
 class TestCase(
@@ -151,8 +151,7 @@ class TestCase(
         cls.doClassCleanups()
         # doClassCleanups() collects errors in this (undocumented) list; unittest
         # would clear it on its own later call, so raise the first one now.
-        errors = getattr(cls, _CLASS_CLEANUP_ERRORS, [])
-        setattr(cls, _CLASS_CLEANUP_ERRORS, [])
+        errors = _internals.take_class_cleanup_errors(cls)
         if errors:
             raise errors[0][1]
 
