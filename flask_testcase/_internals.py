@@ -1,47 +1,86 @@
 """Every use of another library's private API, in one place.
 
-Database isolation needs a few things SQLAlchemy and Flask-SQLAlchemy do not offer
-publicly. Each is reached through a function here, :func:`check_versions` refuses
-versions they were not checked against, and ``tests/test_internals.py`` fails loudly
-when a new release moves one of them:
+Database isolation, the twill integration and the unittest lifecycle need a few things
+their libraries do not offer publicly. Each is reached through a function here,
+:func:`check_versions` (:func:`check_twill_version` for twill) refuses versions they
+were not checked against, and ``tests/test_internals.py`` fails loudly, by name, when
+a new release moves one of them:
 
 - Flask-SQLAlchemy keeps each app's engines in ``SQLAlchemy._app_engines`` (its public
-  ``engines`` property returns the same mapping, but only for ``current_app``);
+  ``engines`` property returns the same mapping, but only for ``current_app``):
+  :func:`app_engines`, :func:`bind_key`;
 - Flask-SQLAlchemy's ``SQLALCHEMY_RECORD_QUERIES`` listens with
-  ``record_queries._listen`` / ``_record_end``;
+  ``record_queries._listen`` / ``_record_end``: :func:`listen_record_queries`;
 - SQLAlchemy's ``Connection`` is subclassed by :func:`joined_connection_class`, which
-  overrides the transaction hooks ``_begin_impl``, ``_commit_impl`` and
-  ``_rollback_impl`` and reads ``_transaction`` and ``_dbapi_connection``;
+  overrides the transaction hooks ``_begin_impl``, ``_commit_impl``,
+  ``_rollback_impl`` and ``_savepoint_impl``, sets ``_has_events`` (so that events
+  reach listeners on the class) and reads and clears ``_transaction`` and
+  ``_dbapi_connection``; isolation reads the latter through :func:`pool_connection`;
+- SQLAlchemy's ``Connection.__init__`` takes its DB-API connection from
+  ``engine.raw_connection()``, which isolation patches: :func:`connect_directly` makes
+  a connection whose call the patch knows (:func:`connecting_directly`);
 - every connection characteristic (``isolation_level`` above all) is applied through
   ``DefaultDialect._set_connection_characteristics``, which isolation intercepts for
-  joined connections (:class:`CharacteristicsPatch`).
+  joined connections (:class:`CharacteristicsPatch`);
+- twill keeps the stack of script namespaces in ``twill.namespaces._local_dict_stack``
+  and the logger of ``debug commands`` in ``twill.parse._log_commands``:
+  :func:`twill_local_stack`, :func:`twill_command_logger`,
+  :func:`set_twill_command_logger`;
+- unittest's ``doClassCleanups()`` collects errors in the class attribute
+  ``tearDown_exceptions``: :func:`take_class_cleanup_errors`.
 
-This module imports SQLAlchemy and Flask-SQLAlchemy when its functions are called.
+This module imports SQLAlchemy, Flask-SQLAlchemy and twill when its functions are
+called.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.metadata
+import threading
 import typing as t
 
 from ._classes import class_factory
 
 if t.TYPE_CHECKING:
+    from collections.abc import Callable
     from collections.abc import MutableMapping
 
     import flask
     from sqlalchemy.engine import Connection
     from sqlalchemy.engine import Engine
 
+    from .isolation._joined import JoinedConnections
+    from .isolation._joined import JoinedState
+
+    class Joined(Connection):
+        """What :func:`joined_connection_class` makes, as type checkers see it."""
+
+        hooks: JoinedConnections
+        state: JoinedState
+
+        def __init__(
+            self, engine: Engine, hooks: JoinedConnections, state: JoinedState, dialect: t.Any
+        ) -> None: ...
+        def set_characteristics(self, characteristics: t.Mapping[str, t.Any]) -> None: ...
+        def cut_off(self) -> None: ...
+
+
 __all__ = [
     "CharacteristicsPatch",
     "app_engines",
     "bind_key",
+    "check_twill_version",
     "check_versions",
+    "connect_directly",
+    "connecting_directly",
     "joined_connection_class",
     "listen_record_queries",
+    "pool_connection",
+    "set_twill_command_logger",
     "take_class_cleanup_errors",
+    "twill_command_logger",
+    "twill_local_stack",
 ]
 
 #: The releases whose private API this module was written and tested against:
@@ -49,6 +88,7 @@ __all__ = [
 SUPPORTED = {
     "sqlalchemy": ((2, 0), (2, 2)),
     "flask-sqlalchemy": ((3, 0), (3, 2)),
+    "twill": ((3, 2), (4, 0)),
 }
 
 
@@ -61,17 +101,28 @@ def _version(distribution: str) -> tuple[int, int]:
 def check_versions() -> None:
     """Raise :class:`RuntimeError` for a SQLAlchemy or Flask-SQLAlchemy release outside
     :data:`SUPPORTED`, naming the versions that work."""
-    for name, (low, high) in SUPPORTED.items():
-        found = _version(name)
-        if not low <= found < high:
-            shown = ".".join(map(str, found))
-            raise RuntimeError(
-                f"flask_testcase's database isolation supports {name} from"
-                f" {'.'.join(map(str, low))} up to (not including)"
-                f" {'.'.join(map(str, high))}, found {shown}. Install a supported"
-                f" release (pip install '{name}<{'.'.join(map(str, high))}') or a"
-                " flask-testcase release that supports it."
-            )
+    for name in ("sqlalchemy", "flask-sqlalchemy"):
+        _check_version(name, "database isolation")
+
+
+@functools.cache
+def check_twill_version() -> None:
+    """Raise :class:`RuntimeError` for a twill release outside :data:`SUPPORTED`."""
+    _check_version("twill", "twill support")
+
+
+def _check_version(name: str, feature: str) -> None:
+    low, high = SUPPORTED[name]
+    found = _version(name)
+    if not low <= found < high:
+        shown = ".".join(map(str, found))
+        raise RuntimeError(
+            f"flask_testcase's {feature} supports {name} from"
+            f" {'.'.join(map(str, low))} up to (not including)"
+            f" {'.'.join(map(str, high))}, found {shown}. Install a supported"
+            f" release (pip install '{name}<{'.'.join(map(str, high))}') or a"
+            " flask-testcase release that supports it."
+        )
 
 
 def app_engines(db: t.Any, app: flask.Flask) -> MutableMapping[str | None, Engine] | None:
@@ -104,6 +155,32 @@ def listen_record_queries(engine: Engine) -> None:
 
     if not event.contains(engine, "after_cursor_execute", record_queries._record_end):
         record_queries._listen(engine)
+
+
+def pool_connection(conn: Connection) -> t.Any:
+    """The pool's connection under ``conn`` (SQLAlchemy's ``_dbapi_connection``, None once
+    closed or invalidated), without the checks of the public ``connection`` property."""
+    return conn._dbapi_connection
+
+
+_direct = threading.local()
+
+
+def connect_directly(connect: Callable[[Engine], Connection], engine: Engine) -> Connection:
+    """``connect(engine)``, SQLAlchemy's own ``Engine.connect``, such that
+    :func:`connecting_directly` is true while it runs: SQLAlchemy's ``Connection``
+    takes its DB-API connection from ``engine.raw_connection()``, which must then be
+    the pool's, not one that joins a test's transaction."""
+    _direct.on = True
+    try:
+        return connect(engine)
+    finally:
+        _direct.on = False
+
+
+def connecting_directly() -> bool:
+    """Whether this thread is inside :func:`connect_directly`."""
+    return getattr(_direct, "on", False)
 
 
 class CharacteristicsPatch:
@@ -146,7 +223,8 @@ class CharacteristicsPatch:
 
 
 class JoinedHooks(t.Protocol):
-    """What a joined connection asks of the isolation that made it."""
+    """What a joined connection asks of the isolation that made it
+    (:class:`~flask_testcase.isolation._joined.JoinedConnections`)."""
 
     def begin(self, conn: t.Any) -> None: ...
     def commit(self, conn: t.Any) -> None: ...
@@ -158,27 +236,27 @@ class JoinedHooks(t.Protocol):
 
 
 @class_factory
-def joined_connection_class() -> type[Connection]:
+def joined_connection_class() -> type[Joined]:
     """The :class:`~sqlalchemy.engine.Connection` subclass handed out for
     ``engine.connect()`` during an isolated test.
 
-    It runs over the test's database connection without owning it: its transaction
-    is whatever its ``hooks`` make of it (a savepoint in the test's transaction), its
-    statements pass through ``hooks.statement()`` (which serialises threads), and
-    closing it leaves the shared database connection open.
+    It runs over the test's database connection (``state.main``) without owning it:
+    its transaction is whatever its ``hooks``
+    (:class:`~flask_testcase.isolation._joined.JoinedConnections`) make of it (a
+    savepoint in the test's transaction), its statements pass through
+    ``hooks.statement()`` (which serialises threads), and closing it leaves the shared
+    database connection open. What isolation keeps for it is its ``state``
+    (:class:`~flask_testcase.isolation._joined.JoinedState`).
     """
     from sqlalchemy.engine import Connection
 
     class JoinedConnection(Connection):
         def __init__(
-            self, engine: Engine, main: Connection, hooks: JoinedHooks, dialect: t.Any
+            self, engine: Engine, hooks: JoinedHooks, state: JoinedState, dialect: t.Any
         ) -> None:
             self.hooks = hooks
-            self.main = main
-            self.autocommit = False
-            self.savepoint: str | None = None
-            self.holder: int | None = None
-            super().__init__(engine, connection=main.connection, _allow_revalidate=False)
+            self.state = state
+            super().__init__(engine, connection=state.main.connection, _allow_revalidate=False)
             # The run's engine has connected and so knows the server; an engine that
             # never connected (an app's own) has an uninitialised dialect.
             self.dialect = dialect
@@ -186,8 +264,8 @@ def joined_connection_class() -> type[Connection]:
             # isolation listens on this class (SQLAlchemy 2.0 copies the engine's
             # flag here, 2.1 reads the class's).
             self._has_events = True
-            if not self.autocommit:
-                self.autocommit = getattr(engine.dialect, "isolation_level", None) == ("AUTOCOMMIT")
+            if not state.autocommit:
+                state.autocommit = getattr(engine.dialect, "isolation_level", None) == "AUTOCOMMIT"
 
         # -- what isolation calls ------------------------------------------------
 
@@ -195,7 +273,7 @@ def joined_connection_class() -> type[Connection]:
             level = characteristics.get("isolation_level")
             if level is None:
                 return
-            if self.in_transaction() and bool(level == "AUTOCOMMIT") != self.autocommit:
+            if self.in_transaction() and bool(level == "AUTOCOMMIT") != self.state.autocommit:
                 from sqlalchemy import exc
 
                 raise exc.InvalidRequestError(
@@ -204,7 +282,7 @@ def joined_connection_class() -> type[Connection]:
                 )
             # Other levels cannot change inside the test's transaction; they are
             # accepted and the test's transaction keeps its own.
-            self.autocommit = level == "AUTOCOMMIT"
+            self.state.autocommit = level == "AUTOCOMMIT"
 
         @property
         def connection(self) -> t.Any:
@@ -272,7 +350,33 @@ def joined_connection_class() -> type[Connection]:
         conn.hooks.executing(conn, statement)
 
     event.listen(JoinedConnection, "before_cursor_execute", before_cursor_execute)
-    return JoinedConnection
+    return t.cast("type[Joined]", JoinedConnection)
+
+
+def twill_local_stack() -> list[t.Any]:
+    """twill's stack of script namespaces (``twill.namespaces._local_dict_stack``), a
+    list shared by every user of twill."""
+    check_twill_version()
+    from twill import namespaces
+
+    stack: list[t.Any] = namespaces._local_dict_stack
+    return stack
+
+
+def twill_command_logger() -> t.Any:
+    """What twill logs each command with (``twill.parse._log_commands``), which
+    ``debug commands 1`` changes for everyone."""
+    check_twill_version()
+    from twill import parse
+
+    return parse._log_commands
+
+
+def set_twill_command_logger(logger: t.Any) -> None:
+    """Put back what :func:`twill_command_logger` returned."""
+    from twill import parse
+
+    parse._log_commands = logger
 
 
 def take_class_cleanup_errors(cls: type) -> list[tuple[t.Any, BaseException]]:

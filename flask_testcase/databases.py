@@ -14,7 +14,10 @@ for tests, unless a test case opts in with ``allow_any_database = True``. The ru
 :func:`database_for_tests` turns the URL of a real database into the URL of its test
 database, creates that database on first use and drops it when the process exits.
 
-This module imports SQLAlchemy only when a function needs it.
+The rule itself is :mod:`flask_testcase._testnames`, which the throwaway servers
+(:mod:`flask_testcase.servers`) use too; this module calls the servers (a throwaway URL
+for a test database), which never import it. SQLAlchemy is imported only when a
+function needs it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ import threading
 import typing as t
 from pathlib import Path
 
+from ._testnames import is_test_name
+from ._testnames import sqlite_path
+
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -40,8 +46,6 @@ __all__ = ["NotATestDatabaseError", "database_for_tests", "drop_database", "is_t
 #: between runs when set to ``1``/``true``/``yes`` (a ``keep=`` argument wins).
 KEEP_ENV = "FLASK_TESTCASE_KEEP_DATABASES"
 
-_TEST_NAME = re.compile(r"^test(?:$|[_\-])|[_\-]test$", re.IGNORECASE)
-_MEMORY = {None, "", ":memory:"}
 
 # Databases this process created (rendered URL -> kept after the run?), for the drop at
 # exit and so that a second call for the same URL does not recreate it.
@@ -67,20 +71,6 @@ def _url(url: str | URL) -> URL:
     return make_url(url)
 
 
-def _sqlite_path(url: URL) -> str | None:
-    """The file of a SQLite URL, or None when the database is in memory."""
-    database = url.database
-    if database in _MEMORY or url.query.get("mode") == "memory":
-        return None
-    assert database is not None
-    if database.startswith("file:"):
-        # A URI filename (``?uri=true``): ``file:path?mode=...``; ``file::memory:``.
-        database = database[5:].split("?", 1)[0]
-        if database in _MEMORY:
-            return None
-    return database
-
-
 def is_test_database(url: str | URL) -> bool:
     """Whether the rule in this module's description lets tests use ``url``.
 
@@ -90,7 +80,7 @@ def is_test_database(url: str | URL) -> bool:
     if url.render_as_string(hide_password=False) in _made:
         return True
     if url.get_backend_name() == "sqlite":
-        path = _sqlite_path(url)
+        path = sqlite_path(url)
         if path is None:
             return True
         # Only an absolute path can be judged by where it is: a relative one depends
@@ -99,8 +89,8 @@ def is_test_database(url: str | URL) -> bool:
         temp = Path(tempfile.gettempdir()).resolve()
         if os.path.isabs(path) and temp in Path(path).resolve().parents:
             return True
-        return bool(_TEST_NAME.search(Path(path).stem))
-    return bool(url.database and _TEST_NAME.search(url.database))
+        return is_test_name(Path(path).stem)
+    return bool(url.database and is_test_name(url.database))
 
 
 def _worker_suffix() -> str:
@@ -157,7 +147,7 @@ def database_for_tests(url: str | URL, *, keep: bool | None = None) -> str:
         keep = _keep_default()
     backend = source.get_backend_name()
     if backend == "sqlite":
-        path = _sqlite_path(source)
+        path = sqlite_path(source)
         if path is None:
             return url if isinstance(url, str) else source.render_as_string(hide_password=False)
         file = Path(path)
@@ -213,7 +203,7 @@ def _quote(engine: t.Any, name: str) -> str:
 
 
 def _sqlite_files(url: URL) -> list[Path]:
-    path = _sqlite_path(url)
+    path = sqlite_path(url)
     if path is None or not os.path.isabs(path):
         # A relative path is resolved by Flask-SQLAlchemy against the app's instance
         # folder, which is not known here; such a file is left alone.

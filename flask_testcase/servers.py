@@ -18,7 +18,10 @@ the process that started it dies, even by SIGKILL; every server directory holds 
 that its owner keeps while it lives, and each start removes the directories whose lock
 nobody holds (and ends a server still running in one).
 
-This module imports SQLAlchemy only to create the test database.
+It takes the test-name rule from :mod:`flask_testcase._testnames` and imports nothing
+else of this package: :mod:`flask_testcase.databases` calls it (for throwaway URLs),
+never the other way round. This module imports SQLAlchemy only to create the test
+database.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ import threading
 import time
 import typing as t
 from pathlib import Path
+
+from ._testnames import is_test_name
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -954,13 +959,11 @@ def _check_port(port: int) -> None:
 
 def _check_arguments(database: str, port: int | None, driver: str | None,
                      settings: Mapping[str, str] | None) -> None:  # fmt: skip
-    from .databases import _TEST_NAME
-
     if not isinstance(database, str) or not re.fullmatch(r"\w{1,63}", database):
         raise ValueError(
             f"database must be a name of 1 to 63 letters, digits or underscores, got {database!r}"
         )
-    if not _TEST_NAME.search(database):
+    if not is_test_name(database):
         raise ValueError(
             f"database={database!r} does not mark it as a test database; use a name such"
             f" as 'test' or 'test_{database}'"

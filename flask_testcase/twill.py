@@ -23,6 +23,7 @@ import typing as t
 from pathlib import Path
 from urllib.parse import urljoin
 
+from . import _internals
 from ._classes import class_factory
 from ._requests import fresh_context
 from .case import TestCase
@@ -347,11 +348,10 @@ class Twill:
             stack.callback(_refill, commands.options, dict(commands.options))
             _refill(commands.options, commands.default_options)
             stack.callback(_refill, namespaces.global_dict, dict(namespaces.global_dict))
-            stack.callback(
-                _refill, namespaces._local_dict_stack, list(namespaces._local_dict_stack)
-            )
+            local_stack = _internals.twill_local_stack()
+            stack.callback(_refill, local_stack, list(local_stack))
             # ``debug commands 1`` and ``debug http 1`` change these for everyone.
-            _swap(stack, parse, "_log_commands", parse._log_commands)
+            stack.callback(_internals.set_twill_command_logger, _internals.twill_command_logger())
             connection = http.client.HTTPConnection
             _swap(stack, connection, "debuglevel", connection.debuglevel)
             # twill logs everything it shows through one logger with a stream handler

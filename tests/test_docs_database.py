@@ -92,7 +92,7 @@ def test_the_chapter_examples_pass_and_roll_back(monkeypatch: pytest.MonkeyPatch
     app = myapp.create_app("testing")
     with app.app_context():
         # The run's in-memory database holds nothing after the tests.
-        engine = flask_testcase.isolation._databases[("sqlite://", myapp.db, None)].engine
+        engine = flask_testcase.isolation._registry.databases[("sqlite://", myapp.db, None)].engine
         with engine.connect() as conn:
             assert conn.scalar(sa.text("SELECT count(*) FROM docs_user")) == 0
 
@@ -118,7 +118,7 @@ def test_the_fixture_example_rolls_back_what_the_test_commits(
     with pytest.raises(StopIteration):
         next(fixture)
     with app.app_context():
-        engine = flask_testcase.isolation._databases[("sqlite://", myapp.db, None)].engine
+        engine = flask_testcase.isolation._registry.databases[("sqlite://", myapp.db, None)].engine
         with engine.connect() as conn:
             assert conn.scalar(sa.text("SELECT count(*) FROM docs_user")) == 0
 

@@ -1,10 +1,13 @@
-"""Each private API of SQLAlchemy and Flask-SQLAlchemy that isolation relies on
-(flask_testcase._internals) still exists in the installed releases, with the shape we
-use. A new release that moves one fails here by name, not somewhere deep in a test."""
+"""Each private API of another library that flask_testcase relies on (SQLAlchemy,
+Flask-SQLAlchemy, twill, unittest; all in flask_testcase._internals) still exists in the
+installed releases, with the shape we use. A new release that moves one fails here by
+name, not somewhere deep in a test."""
 
 from __future__ import annotations
 
 import inspect
+import typing as t
+import unittest
 
 import pytest
 import sqlalchemy as sa
@@ -84,3 +87,145 @@ def test_connection_has_the_hooks_a_joined_connection_overrides() -> None:
     finally:
         # Python 3.13 warns about a SQLite connection left to the garbage collector.
         engine.dispose()
+
+
+def test_a_connection_keeps_its_pool_connection_in_dbapi_connection() -> None:
+    engine = sa.create_engine("sqlite://")
+    try:
+        conn = engine.connect()
+        assert _internals.pool_connection(conn) is conn._dbapi_connection
+        assert _internals.pool_connection(conn) is conn.connection
+        conn.close()
+        assert _internals.pool_connection(conn) is None
+        conn = engine.connect()
+        conn.invalidate()
+        assert _internals.pool_connection(conn) is None
+        conn.close()
+    finally:
+        engine.dispose()
+
+
+def test_has_events_makes_a_connection_dispatch_to_listeners_on_its_class() -> None:
+    class Listened(Connection):
+        pass
+
+    seen: list[str] = []
+    sa.event.listen(Listened, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    engine = sa.create_engine("sqlite://")
+    try:
+        with engine.connect() as plain:
+            conn = Listened(engine, connection=plain.connection, _allow_revalidate=False)
+            assert hasattr(conn, "_has_events")
+            conn._has_events = True
+            conn.exec_driver_sql("SELECT 1")
+            assert seen == ["SELECT 1"]
+    finally:
+        engine.dispose()
+
+
+def test_a_joined_connection_names_its_savepoints_through_savepoint_impl() -> None:
+    assert list(inspect.signature(Connection._savepoint_impl).parameters) == ["self", "name"]
+    engine = sa.create_engine("sqlite://")
+    try:
+        with engine.connect() as conn:
+            conn.begin()
+            assert conn._savepoint_impl("ftc_named") == "ftc_named"
+    finally:
+        engine.dispose()
+
+
+def test_connection_init_takes_its_dbapi_connection_from_engine_raw_connection() -> None:
+    engine = sa.create_engine("sqlite://")
+    original = engine.raw_connection
+    calls: list[bool] = []
+
+    def raw_connection() -> t.Any:
+        calls.append(_internals.connecting_directly())
+        return original()
+
+    engine.raw_connection = raw_connection  # type: ignore[method-assign]
+    try:
+        assert not _internals.connecting_directly()
+        conn = _internals.connect_directly(type(engine).connect, engine)
+        assert calls == [True]
+        assert not _internals.connecting_directly()
+        conn.close()
+        with engine.connect():
+            assert calls == [True, False]
+        # A connection given its DB-API connection asks for none.
+        with engine.connect() as plain:
+            Connection(engine, connection=plain.connection, _allow_revalidate=False)
+            assert calls == [True, False, False]
+    finally:
+        engine.dispose()
+
+
+def test_connect_directly_forgets_the_flag_when_connecting_fails() -> None:
+    def fails(engine: t.Any) -> t.Any:
+        assert _internals.connecting_directly()
+        raise ConnectionError("no server")
+
+    with pytest.raises(ConnectionError):
+        _internals.connect_directly(fails, sa.create_engine("sqlite://"))
+    assert not _internals.connecting_directly()
+
+
+def test_twill_keeps_script_namespaces_in_local_dict_stack() -> None:
+    from twill import namespaces
+
+    stack = _internals.twill_local_stack()
+    assert stack is namespaces._local_dict_stack
+    before = list(stack)
+    local = namespaces.new_local_dict()
+    try:
+        assert stack[-1] is local
+    finally:
+        namespaces.pop_local_dict()
+    assert stack == before
+
+
+def test_twill_debug_commands_swaps_log_commands() -> None:
+    from twill import commands
+    from twill import parse
+
+    saved = _internals.twill_command_logger()
+    assert saved is parse._log_commands
+    try:
+        commands.debug("commands", "1")
+        assert _internals.twill_command_logger() is not saved
+    finally:
+        _internals.set_twill_command_logger(saved)
+    assert parse._log_commands is saved
+
+
+def test_an_unsupported_twill_is_refused_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    _internals.check_twill_version.cache_clear()
+    monkeypatch.setattr(_internals, "_version", lambda name: (4, 0))
+    try:
+        with pytest.raises(RuntimeError) as info:
+            _internals.twill_local_stack()
+    finally:
+        _internals.check_twill_version.cache_clear()
+    assert str(info.value) == (
+        "flask_testcase's twill support supports twill from 3.2 up to (not including) 4.0,"
+        " found 4.0. Install a supported release (pip install 'twill<4.0') or a"
+        " flask-testcase release that supports it."
+    )
+
+
+def test_unittest_collects_class_cleanup_errors_in_teardown_exceptions() -> None:
+    class Case(unittest.TestCase):
+        pass
+
+    error = ValueError("cleanup failed")
+
+    def fail() -> None:
+        raise error
+
+    Case.addClassCleanup(fail)
+    Case.doClassCleanups()
+    assert [exc for _, exc, _ in Case.tearDown_exceptions] == [error]  # type: ignore[attr-defined]
+    taken = _internals.take_class_cleanup_errors(Case)
+    assert [exc for _, exc, _ in taken] == [error]
+    assert Case.tearDown_exceptions == []  # type: ignore[attr-defined]
+    assert _internals.take_class_cleanup_errors(Case) == []

@@ -21,11 +21,11 @@ from test_sqlalchemy import create_app
 from test_sqlalchemy import db
 from test_sqlalchemy import fresh_count
 
-import flask_testcase.isolation as ftc_iso
 from flask_testcase import DatabaseIsolation
 from flask_testcase import IsolationError
 from flask_testcase import NotATestDatabaseError
 from flask_testcase import database_isolation
+from flask_testcase.isolation._patches import EnginePatches
 
 
 @pytest.fixture(params=backend_params())
@@ -100,7 +100,7 @@ class TestDatabaseIsolation:
             1 / 0  # noqa: B018
         assert sa.engine.Engine.connect is original
         assert sa.engine.Engine.raw_connection is original_raw
-        assert ftc_iso._Router.active == []
+        assert EnginePatches.active == []
         assert_nothing_left(url)
 
     def test_a_connection_kept_after_the_block_refuses_to_work(self) -> None:
@@ -125,7 +125,7 @@ class TestDatabaseIsolation:
         isolation.start(app)
         isolation.end()
         isolation.end()
-        assert ftc_iso._Router.active == []
+        assert EnginePatches.active == []
 
 
 class TestMisuse:

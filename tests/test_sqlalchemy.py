@@ -27,9 +27,9 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
 import flask_testcase.case as ftc_database
-import flask_testcase.isolation as ftc_iso
 from flask_testcase import NotATestDatabaseError
 from flask_testcase import TestCase
+from flask_testcase.isolation._registry import databases as run_databases
 
 db = SQLAlchemy()
 
@@ -134,9 +134,9 @@ def home(url: str, bind: str | None = None) -> t.Any:
     """The engine the run uses for ``url`` (for in-memory SQLite, that of ``db``'s
     ``bind``: each in-memory bind is a database of its own)."""
     if url == "sqlite://":
-        return ftc_iso._databases[(url, db, bind)].engine
+        return run_databases[(url, db, bind)].engine
     # Flask-SQLAlchemy adds options to some URLs (MySQL's charset): match the rest.
-    for (name, _, _), database in ftc_iso._databases.items():
+    for (name, _, _), database in run_databases.items():
         if name == url or name.startswith(url + "?"):
             return database.engine
     raise LookupError(url)
@@ -554,7 +554,7 @@ class TestSetUpTestData:
                 from flask import Flask
                 from flask_sqlalchemy import SQLAlchemy
                 from flask_testcase import TestCase
-                from flask_testcase.isolation import _databases
+                from flask_testcase.isolation._registry import databases
 
                 URL = "sqlite:///{tmp_path}/test_pytest.db"
                 db = SQLAlchemy()
@@ -591,7 +591,7 @@ class TestSetUpTestData:
 
                 class TestB(Base):
                     def test_after(self):
-                        (database,) = _databases.values()
+                        (database,) = databases.values()
                         assert database.engine.pool.checkedout() == 1  # this test's
                         assert fresh_count() == 0
                         assert db.session.scalar(sa.select(sa.func.count(Row.id))) == 0

@@ -1,0 +1,534 @@
+"""Database isolation: run a block of code, a test, a class of tests, in transactions
+that are rolled back afterwards, for Flask-SQLAlchemy 3 on SQLAlchemy 2.
+
+The building block is :class:`DatabaseIsolation`, usually entered through
+:func:`database_isolation`::
+
+    with database_isolation(db, app):
+        client.post("/signup", data={"name": "ada"})   # commits, for the app
+    # ...and nothing of it is in the database any more
+
+How it works, in the order a test meets it (each part is a module of this package;
+arrows point from here into them, never back, and none imports the test case or the
+pytest plugin):
+
+- **The run's engines** (``_registry``). The first engine the run sees for a database
+  (the first app's) serves every later test on it: its pool gives each test an
+  already open connection, and its dialect and statement cache stay warm. An
+  in-memory SQLite database is one per ``db`` and bind, kept for the run.
+- **The guard** (``_guard``). Before anything connects, the URL must name a test
+  database (:func:`~flask_testcase.is_test_database`); on the first connection the
+  database the server says it is connected to must too, and on MySQL no model may
+  live in another database. Each refusal says what it saw and how to fix it.
+- **One connection and one outer transaction per database** (this module:
+  :class:`DatabaseIsolation`, the lifecycle), with savepoints on top for nested
+  levels (:meth:`DatabaseIsolation.savepoint`).
+- **Every connection joins it** (``_joined``, ``_patches``). While an isolation is
+  active, ``Engine.connect()`` for an engine of an isolated database (the app's, the
+  run's, one derived with ``execution_options()``, another app's on the same database)
+  returns a *joined* connection over the test's database connection, whose own
+  transaction is a savepoint in the test's (``JoinedConnections``, each connection's
+  state in one ``JoinedState``; ``EnginePatches`` is the one object that installs and
+  restores every patch). Sessions, which connect through their engine, so run in
+  savepoints too: app code may ``commit()``, ``rollback()`` and ``begin_nested()``
+  freely.
+- **Threads take turns** (``_gate``). Threads share the test's one database
+  connection, one transaction at a time; a thread that waits too long gets an error
+  naming the thread in its way.
+- **DB-API connections** (``_dbapi``) from ``engine.raw_connection()`` are the test's
+  own, with commit and rollback on a savepoint; the one under a joined connection
+  refuses to end its transaction.
+- **Statements that would end the transaction are refused** (``_sql``): ``COMMIT``,
+  ``ROLLBACK`` and ``BEGIN`` as SQL, and on MySQL/MariaDB every statement that commits
+  implicitly (DDL, ``LOCK TABLES``, ``SET autocommit``...).
+  ``isolation_level="AUTOCOMMIT"`` makes each statement its own savepoint, released at
+  once, instead of committing.
+
+Private APIs of SQLAlchemy and Flask-SQLAlchemy are reached only through
+:mod:`flask_testcase._internals`. This package imports SQLAlchemy only when used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import typing as t
+import weakref
+
+from .. import _internals
+from ..databases import before_drop
+from . import _registry as registry
+from ._errors import IsolationError
+from ._gate import Gate
+from ._guard import bind_name
+from ._guard import check_connected
+from ._guard import check_schemas
+from ._guard import check_url
+from ._guard import connected_database
+from ._guard import server_identity
+from ._joined import JoinedConnections
+from ._patches import EnginePatches
+from ._registry import close_all
+from ._registry import create_tables
+from ._registry import database_for
+from ._registry import direct_connect
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+    from collections.abc import MutableMapping
+
+    import flask
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Engine
+
+    from ._registry import Database
+
+__all__ = [
+    "THREAD_WAIT_TIMEOUT",
+    "DatabaseIsolation",
+    "IsolationError",
+    "covering",
+    "database_isolation",
+    "end_all",
+]
+
+# Hides this module's frames from unittest tracebacks, so a failure points at the test.
+__unittest = True
+
+#: How long a thread waits for the test's database connection while another thread
+#: has a transaction open on it, in seconds.
+THREAD_WAIT_TIMEOUT = 30.0
+
+# Isolations begun and not ended; the exit handler ends any left (a class run without
+# its class cleanups), since an open transaction blocks DROP DATABASE on MySQL.
+_unended: weakref.WeakSet[DatabaseIsolation] = weakref.WeakSet()
+
+
+def _dispose_databases() -> None:
+    for isolation in list(_unended):
+        isolation.end()
+    close_all()
+
+
+before_drop(_dispose_databases)
+
+
+def covering(db: t.Any, app: flask.Flask) -> DatabaseIsolation | None:
+    """The innermost active isolation of ``db`` that has every database of ``db`` for
+    ``app`` (:meth:`DatabaseIsolation.covers`), or None."""
+    for isolation in reversed(EnginePatches.active):
+        if isolation.db is db and isolation.covers(app):
+            return isolation
+    return None
+
+
+def end_all() -> None:
+    """End every database isolation still active and restore every patch: for a test
+    interrupted (``KeyboardInterrupt``) before its cleanups ran."""
+    EnginePatches.restore()
+    for isolation in list(_unended):
+        isolation.end()
+
+
+class DatabaseIsolation:
+    """Transactions around a block of code, one per database of ``db``, rolled back by
+    :meth:`end`; see this module's description. :func:`database_isolation` is the usual
+    way in.
+
+    :param db: the app's :class:`flask_sqlalchemy.SQLAlchemy` instance.
+    :param create_schema: create the tables of ``db``'s models, once per database per
+        run, outside any transaction (skipping tables that exist).
+    :param allow_any_database: use databases whose name does not mark them as test
+        databases (see :func:`~flask_testcase.is_test_database`).
+    :param owner: who asked for it, named in error messages (e.g. a test's id).
+    :param opt_in: how that owner sets ``allow_any_database``, for error messages.
+    :param db_label: how that owner names ``db``, for error messages.
+    :param reset_sequences: make primary keys start again after the highest one in
+        each table (from 1 in an empty table), in this isolation and in each
+        :meth:`savepoint`; see :meth:`reset_sequences`.
+    :param thread_wait_timeout: how long a thread waits for the test's connection while
+        another thread has a transaction open on it, in seconds.
+    """
+
+    def __init__(
+        self,
+        db: t.Any,
+        *,
+        create_schema: bool = True,
+        allow_any_database: bool = False,
+        owner: str = "database_isolation()",
+        opt_in: str = "pass allow_any_database=True to database_isolation()",
+        db_label: str = "db",
+        reset_sequences: bool = False,
+        thread_wait_timeout: float | None = None,
+    ) -> None:
+        self.db = _checked_db(db, db_label)
+        self.db_label = db_label
+        self.resets_sequences = reset_sequences
+        self.create_schema = create_schema
+        self.allow_any_database = allow_any_database
+        self.owner = owner
+        self.opt_in = opt_in
+        self._timeout = THREAD_WAIT_TIMEOUT if thread_wait_timeout is None else thread_wait_timeout
+        #: The test's connections, and every connection that joins them.
+        self._joins = JoinedConnections(self.db, owner)
+        #: The test's connection to each database, with its outer transaction: the
+        #: mapping the joined connections run on, which this lifecycle fills and ends.
+        self._connections = self._joins.connections
+        self._undo = contextlib.ExitStack()
+        self._bound: dict[str | None, Database] = {}
+
+    # -- the lifecycle ---------------------------------------------------------------
+
+    def start(self, app: flask.Flask) -> None:
+        """Check, connect and begin: one connection and transaction per database of
+        ``db`` for ``app``; from now on ``app``'s engines join them (:meth:`route`).
+
+        :raises NotATestDatabaseError: a database is not a test database.
+        """
+        if self._joins.gate is not None:
+            raise RuntimeError(f"{self.owner}: this isolation has started already")
+        _internals.check_versions()
+        engines = self._engines_of(app)
+        databases = {key: self._database(app, key, engine) for key, engine in engines.items()}
+        self._refuse_overlap(databases)
+        self._bound = databases
+        self._joins.gate = Gate(self._timeout)
+        _unended.add(self)
+        try:
+            for key, database in databases.items():
+                if database not in self._connections:
+                    self._connect(app, key, database)
+                if not self.allow_any_database:
+                    check_schemas(self.opt_in, key, database, self.db.metadatas[key])
+                if self.create_schema:
+                    create_tables(database, self.db.metadatas[key])
+            if self.resets_sequences:
+                self._reset_mysql_counters()
+            for conn in self._connections.values():
+                self._begin(conn)
+            if self.resets_sequences:
+                self._reset_postgresql_sequences()
+            self._joins.push_level()
+            EnginePatches.add(self)
+            self._undo.callback(EnginePatches.remove, self)
+            self._undo.enter_context(self.route(app))
+        except BaseException:
+            self.end()
+            raise
+
+    def covers(self, app: flask.Flask) -> bool:
+        """Whether this isolation is active and has every database of ``db`` for
+        ``app``, so that a test of ``app`` can nest in it (:meth:`route`,
+        :meth:`savepoint`) instead of isolating them a second time."""
+        if self._joins.ended or self._joins.gate is None:
+            return False
+        engines = _internals.app_engines(self.db, app)
+        if engines is None:
+            return False
+        for key, engine in engines.items():
+            database = self._joins.by_engine.get(engine)
+            if database is None:
+                database = registry.databases.get(registry.index(engine.url, self.db, key))
+            if database is None or database not in self._connections:
+                return False
+        return True
+
+    def _refuse_overlap(self, databases: dict[str | None, Database]) -> None:
+        """Two isolations of one database would hold two connections to it, each
+        with a transaction the other cannot see: a write of one that clashes with
+        the other's would wait for it forever. Refuse before connecting."""
+        for other in list(_unended):
+            if other is self:
+                continue
+            for key, database in databases.items():
+                if database in other._connections:
+                    raise IsolationError(
+                        f"{self.owner} would isolate {bind_name(key)} a second time:"
+                        f" {other.owner} has it isolated already, on another connection,"
+                        " and a write that clashes with one of its uncommitted rows would"
+                        " wait for it forever. Nest in that isolation instead (its"
+                        " route(app) and savepoint()), which TestCase and the pytest"
+                        " plugin do for class-level and module-level data, or end it"
+                        " first."
+                    )
+
+    def end(self) -> None:
+        """Roll everything back and give the connections back; nothing stays patched.
+        Joined connections still open are cut off: using one raises
+        :class:`IsolationError`. Safe to call twice."""
+        if self._joins.ended:
+            return
+        self._joins.ended = True
+        _unended.discard(self)
+        # Joined connections are cut off first (no SQL), then the transactions are
+        # rolled back, then the patches restored.
+        with contextlib.ExitStack() as stack:
+            stack.push(self._undo)
+            for conn in self._connections.values():
+                stack.callback(_close, conn)
+            stack.callback(self._joins.cut_off_all)
+
+    def __enter__(self) -> DatabaseIsolation:
+        return self
+
+    def __exit__(self, *exc_info: t.Any) -> None:
+        self.end()
+
+    @contextlib.contextmanager
+    def route(self, app: flask.Flask) -> Iterator[None]:
+        """While the block runs, ``db``'s engines for ``app`` (another app than the one
+        :meth:`start` was given, say a new app per test over class-level data) serve
+        the isolated databases: ``db.engines`` returns the run's engines, and
+        connecting with the app's own joins the test's transaction.
+
+        :raises NotATestDatabaseError: the app's databases are not test databases.
+        """
+        engines = self._engines_of(app)
+        routes: dict[t.Any, Database] = {}
+        homes: dict[str | None, Engine] = {}
+        for key, engine in engines.items():
+            database = self._database(app, key, engine)
+            if database not in self._connections:
+                raise ValueError(
+                    f"{self.owner}: {bind_name(key)} of {app!r} is a database this isolation"
+                    " did not start with; isolate each database from the start"
+                )
+            routes[engine] = routes[engine.pool] = database
+            homes[key] = database.engine
+        if app.config.get("SQLALCHEMY_RECORD_QUERIES"):
+            for home in homes.values():
+                _internals.listen_record_queries(home)
+        saved = dict(engines)
+        self._joins.by_engine.update(routes)
+        engines.update(homes)
+        try:
+            yield
+        finally:
+            engines.clear()
+            engines.update(saved)
+            for engine in saved.values():
+                if engine not in self._homes():
+                    # The app's own engines served nothing during the test, but
+                    # create_app may have opened connections with them.
+                    engine.dispose()
+
+    @contextlib.contextmanager
+    def savepoint(self, *, reset_sequences: bool | None = None) -> Iterator[None]:
+        """A level on top of what is there: a savepoint on each database, rolled back
+        after the block (a test over class-level data). Joined connections handed out
+        inside the block are cut off after it.
+
+        :param reset_sequences: reset primary keys at the start of the level (see
+            ``reset_sequences`` of the class); None: as this isolation does.
+        """
+        assert self._joins.gate is not None, "start() first"
+        resets = self.resets_sequences if reset_sequences is None else reset_sequences
+        if resets and self._mysql_databases():
+            raise ValueError(
+                f"{self.owner}: reset_sequences cannot work on MySQL/MariaDB inside a"
+                " wider transaction (class- or module-wide data): resetting AUTO_INCREMENT"
+                " is DDL, which commits. Leave reset_sequences off there, or make the data"
+                " in each test."
+            )
+        savepoints = [conn.begin_nested() for conn in self._connections.values()]
+        self._joins.push_level()
+        if resets:
+            self._reset_postgresql_sequences()
+        try:
+            yield
+        finally:
+            self._joins.pop_level()
+            for savepoint in reversed(savepoints):
+                if savepoint.is_active:
+                    savepoint.rollback()
+
+    # -- primary keys --------------------------------------------------------------
+
+    def _tables(self, database: Database) -> list[t.Any]:
+        """The tables of ``database`` whose primary key is one generated integer."""
+        from sqlalchemy import Integer
+
+        keys = [key for key, engine in self._bound.items() if engine is database]
+        return [
+            table
+            for key in keys
+            for table in self.db.metadatas[key].tables.values()
+            if len(table.primary_key.columns) == 1
+            and table.primary_key.columns[0].autoincrement in (True, "auto")
+            and isinstance(table.primary_key.columns[0].type, Integer)
+        ]
+
+    def _mysql_databases(self) -> list[Database]:
+        return [d for d in self._connections if d.engine.dialect.name in {"mysql", "mariadb"}]
+
+    def _reset_mysql_counters(self) -> None:
+        # Outside the test's transaction (ALTER commits): InnoDB sets the counter to the
+        # highest id + 1 when asked for 1.
+        for database in self._mysql_databases():
+            conn = self._connections[database]
+            quote = conn.dialect.identifier_preparer.format_table
+            for table in self._tables(database):
+                conn.exec_driver_sql(f"ALTER TABLE {quote(table)} AUTO_INCREMENT = 1")
+            conn.commit()
+
+    def _reset_postgresql_sequences(self) -> None:
+        for database, conn in self._connections.items():
+            if conn.dialect.name != "postgresql":
+                continue
+            preparer = conn.dialect.identifier_preparer
+            parts = []
+            params: dict[str, str] = {}
+            for i, table in enumerate(self._tables(database)):
+                column = table.primary_key.columns[0]
+                params[f"t{i}"] = preparer.format_table(table)
+                params[f"c{i}"] = column.name
+                parts.append(
+                    f"setval(pg_get_serial_sequence(%(t{i})s, %(c{i})s), COALESCE((SELECT"
+                    f" MAX({preparer.quote(column.name)}) FROM {preparer.format_table(table)}),"
+                    " 0) + 1, false)"
+                )
+            if parts:
+                conn.exec_driver_sql("SELECT " + ", ".join(parts), params)
+
+    # -- queries -------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def capture_queries(self) -> Iterator[list[str]]:
+        """Collect the SQL of each statement app code runs inside the block, on any
+        thread; the savepoints (and ``BEGIN``) isolation adds are left out."""
+        queries: list[str] = []
+        self._joins.recorders.append(queries)
+        try:
+            yield queries
+        finally:
+            self._joins.recorders.remove(queries)
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _engines_of(self, app: flask.Flask) -> MutableMapping[str | None, Engine]:
+        engines = _internals.app_engines(self.db, app)
+        if engines is None:
+            registered = app.extensions.get("sqlalchemy")
+            label = self.db_label
+            if registered is not None and registered is not self.db:
+                raise ValueError(
+                    f"{label} is not the SQLAlchemy instance the app {app.name!r} was set up"
+                    " with: app.extensions['sqlalchemy'] is another one. Set"
+                    f" {label} to the instance the app calls init_app() with (import it"
+                    " from the module where your app factory gets it)."
+                )
+            raise ValueError(
+                f"{label} is not registered on the app {app.name!r}, which has no"
+                f" Flask-SQLAlchemy: call {label.rsplit('.', 1)[-1]}.init_app(app) in"
+                " create_app() (your app factory)."
+            )
+        return engines
+
+    def _homes(self) -> set[Engine]:
+        return {database.engine for database in self._connections}
+
+    def _database(self, app: flask.Flask, key: str | None, engine: Engine) -> Database:
+        if not self.allow_any_database:
+            check_url(self.opt_in, app, key, engine)
+        return database_for(engine.url, self.db, key, engine)
+
+    def _connect(self, app: flask.Flask, key: str | None, database: Database) -> None:
+        conn = direct_connect(database.engine)
+        try:
+            if not self.allow_any_database:
+                check_connected(self.opt_in, app, key, database, conn)
+            elif database.actual is None:
+                database.actual = connected_database(conn)
+            if database.server is None:
+                database.server = server_identity(conn)
+            # The check's own transaction; the test's begins in _begin().
+            conn.rollback()
+        except BaseException:
+            # Not back to the pool: the connection may be to a database never to use.
+            conn.invalidate()
+            _close(conn)
+            raise
+        self._joins.add(database, conn)
+
+    def _begin(self, conn: Connection) -> None:
+        conn.begin()
+        if conn.dialect.name == "sqlite":
+            # pysqlite begins a transaction only before INSERT/UPDATE/DELETE, so a
+            # SAVEPOINT (every joined connection's first statement) would run outside
+            # one, and its RELEASE would commit. SQLAlchemy's documented fix emits
+            # BEGIN at the start; an app that installed that fix has begun already.
+            raw = conn.connection.driver_connection
+            if not getattr(raw, "in_transaction", True):
+                conn.exec_driver_sql("BEGIN")
+
+
+def _close(conn: Connection) -> None:
+    # Closing rolls back the outer transaction and returns the connection to its pool.
+    conn.close()
+
+
+def _checked_db(db: t.Any, label: str) -> t.Any:
+    try:
+        from flask_sqlalchemy import SQLAlchemy
+    except ImportError as e:  # pragma: no cover - the extra is installed in the suite
+        raise ImportError(
+            "database isolation needs Flask-SQLAlchemy; install it with"
+            " pip install 'flask-testcase[sqlalchemy]'"
+        ) from e
+    if not isinstance(db, SQLAlchemy):
+        raise TypeError(
+            f"{label} must be a flask_sqlalchemy.SQLAlchemy instance (the one the app"
+            f" uses), got {db!r} ({type(db).__name__})"
+        )
+    return db
+
+
+@contextlib.contextmanager
+def database_isolation(
+    db: t.Any,
+    app: flask.Flask | None = None,
+    *,
+    create_schema: bool = True,
+    allow_any_database: bool = False,
+) -> Iterator[DatabaseIsolation]:
+    """Run the block in transactions rolled back afterwards, one per database of
+    ``db``: whatever app code commits inside, in any thread, in client requests or CLI
+    commands, is gone after the block. Usable anywhere, no ``TestCase`` needed::
+
+        with app.app_context(), database_isolation(db):
+            db.session.add(User(name="ada"))
+            db.session.commit()
+            assert client.get("/users").json == ["ada"]
+        # the user is not in the database
+
+    The block may nest further levels with :meth:`DatabaseIsolation.savepoint`.
+
+    :param db: the app's :class:`flask_sqlalchemy.SQLAlchemy` instance.
+    :param app: the app whose engines to isolate; defaults to ``current_app``.
+    :param create_schema: create the tables of ``db``'s models first (once per
+        database per run, outside the transaction); false when migrations made them.
+    :param allow_any_database: use databases not named for tests.
+    :raises NotATestDatabaseError: a database is not a test database.
+    """
+    if app is None:
+        from flask import current_app
+
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+    isolation = DatabaseIsolation(
+        db, create_schema=create_schema, allow_any_database=allow_any_database
+    )
+    isolation.start(app)
+    from flask import has_app_context
+
+    try:
+        # A session of the current app context made before the block began outside
+        # it; the block's sessions begin inside.
+        if has_app_context():
+            db.session.remove()
+        yield isolation
+    finally:
+        try:
+            if has_app_context():
+                db.session.remove()
+        finally:
+            isolation.end()
