@@ -106,8 +106,10 @@ class _FreshContextRequests(FlaskClient):
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
-        # Werkzeug made this from the app's response_class; ours adds the records.
-        self.response_wrapper = recorded_response_class(self.response_wrapper)
+        # Werkzeug makes a new subclass of the app's response class for each client;
+        # ours adds the records, and is made once per response class (one made per
+        # client would be one more class kept for every test).
+        self.response_wrapper = recorded_response_class(self.application.response_class)
         self._keeps_contexts = False
         self._keep_after_block = False
 

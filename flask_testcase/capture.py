@@ -19,6 +19,7 @@ from flask import message_flashed
 from flask import request_finished
 from flask import template_rendered
 from werkzeug.test import TestResponse
+from werkzeug.wrappers import Response
 
 from ._classes import class_factory
 
@@ -360,8 +361,13 @@ class RecordedResponse(ResponseRecords, TestResponse):
 
 
 @class_factory
-def recorded_response_class(base: type[TestResponse]) -> type[RecordedResponse]:
-    """A :class:`RecordedResponse` subclass of ``base`` (``base`` itself if it is one)."""
+def recorded_response_class(base: type[Response]) -> type[RecordedResponse]:
+    """A :class:`RecordedResponse` subclass of ``base``, a response class such as the
+    app's ``response_class`` (``base`` itself if it is one already)."""
     if issubclass(base, RecordedResponse):
         return base
-    return type(f"Recorded{base.__name__}", (RecordedResponse, base), {})
+    name = f"Recorded{base.__name__}"
+    if name == RecordedResponse.__name__:
+        # Flask's own Response: a name that is not the base class's.
+        name = "RecordedTestResponse"
+    return type(name, (RecordedResponse, base), {})

@@ -10,6 +10,7 @@ model may live in another database (:func:`check_schemas`). Each refusal is a
 
 from __future__ import annotations
 
+import functools
 import os
 import typing as t
 from pathlib import Path
@@ -52,10 +53,20 @@ def _configured_url(app: flask.Flask, key: str | None) -> URL | None:
         value = (app.config.get("SQLALCHEMY_BINDS") or {}).get(key)
         if isinstance(value, dict):
             value = value.get("url")
+    if not value:
+        return None
     try:
-        return make_url(value) if value else None
+        return _parse(value) if isinstance(value, str) else make_url(value)
     except Exception:
         return None
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(value: str) -> URL:
+    # Read for every test: parse each configured URL once (URLs are immutable).
+    from sqlalchemy.engine import make_url
+
+    return make_url(value)
 
 
 def _resolved(url: URL, app: flask.Flask) -> tuple[t.Any, ...] | None:
