@@ -466,6 +466,80 @@ def test_a_commit_hidden_after_another_statement_is_refused(backend: str) -> Non
     assert_nothing_left(url)
 
 
+# Each database reads SQL by its own rules: a COMMIT that another dialect's rules would
+# hide in a string or a comment (tests/test_sql_reader.py has the full table).
+HIDDEN_COMMITS = {
+    # Standard strings: the backslash is a character, the string ends before "; COMMIT".
+    "postgresql": [r"SELECT 'a\'; COMMIT; SELECT 1", "SELECT 1 # 2; COMMIT"],
+    # "--" begins a comment only before a space; /*!99999 */ is a comment before 9.99.99.
+    "mysql": ["SELECT 1--1; COMMIT", "/*!99999 'x */ ; COMMIT"],
+    "sqlite_file": [r"SELECT 'a\'; COMMIT"],
+    "sqlite_memory": [r"SELECT 'a\'; COMMIT"],
+}
+
+
+def _hidden_commit_cases() -> list[t.Any]:
+    return [
+        pytest.param(
+            backend.values[0], statement, way, marks=backend.marks, id=f"{backend.id}-{way}-{i}"
+        )
+        for backend in backend_params()
+        for i, statement in enumerate(HIDDEN_COMMITS[backend.id])
+        for way in ("session", "raw cursor")
+    ]
+
+
+@pytest.mark.parametrize(("backend", "statement", "way"), _hidden_commit_cases())
+def test_a_commit_hidden_by_another_dialects_rules_is_refused(
+    backend: str, statement: str, way: str
+) -> None:
+    url = url_for(backend)
+    errors: list[str] = []
+
+    def test_it(self: TestCase) -> None:
+        db.session.add(Item(name="before"))
+        db.session.commit()
+        try:
+            if way == "session":
+                db.session.execute(sa.text(statement))
+            else:
+                raw = db.engine.raw_connection()
+                try:
+                    raw.cursor().execute(statement)
+                finally:
+                    raw.close()
+        except Exception as e:
+            errors.append(str(e))
+        db.session.rollback()
+
+    assert problems(run(make_case(url, test_it=test_it))) == []
+    assert len(errors) == 1 and REFUSED in errors[0], errors
+    # The row committed before it is not in the database.
+    assert_nothing_left(url)
+
+
+@pytest.mark.parametrize("backend", [p for p in backend_params() if p.id == "postgresql"])
+def test_postgresql_strings_are_read_as_the_server_reads_them(backend: str) -> None:
+    url = url_for(backend)
+    seen: list[t.Any] = []
+
+    def test_it(self: TestCase) -> None:
+        # A string ending in a backslash, then one holding a word that ends statements.
+        seen.append(tuple(db.session.execute(sa.text(r"SELECT 'C:\dir\', 'the; end'")).one()))
+        # With standard_conforming_strings off the backslash escapes the quote: one
+        # string, which the driver reports and the reader follows.
+        db.session.execute(sa.text("SET standard_conforming_strings = off"))
+        seen.append(db.session.execute(sa.text(r"SELECT 'a\'; COMMIT; --'")).scalar())
+        with self.assertRaises(IsolationError):
+            db.session.execute(sa.text(r"SELECT 'a\''; COMMIT"))
+        db.session.rollback()
+        _commit()
+
+    assert problems(run(make_case(url, test_it=test_it))) == []
+    assert seen == [("C:\\dir\\", "the; end"), "a'; COMMIT; --"]
+    assert_nothing_left(url)
+
+
 def test_temporary_tables_and_plain_statements_are_allowed(url: str) -> None:
     def test_it(self: TestCase) -> None:
         db.session.execute(sa.text("SELECT 'COMMIT; BEGIN' AS x -- COMMIT"))

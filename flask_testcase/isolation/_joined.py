@@ -27,6 +27,7 @@ from ._registry import direct_connect
 from ._registry import identity
 from ._registry import render
 from ._sql import TRANSACTION_CONTROL
+from ._sql import harmless
 from ._sql import refusal
 
 if t.TYPE_CHECKING:
@@ -255,7 +256,11 @@ class JoinedConnections:
             conn.dialect.do_release_savepoint(state.main, name)
 
     def executing(self, conn: Joined, statement: str) -> None:
-        reason = refusal(statement, conn.dialect.name)
+        if harmless(statement):
+            reason = None
+        else:
+            main = conn.state.main
+            reason = refusal(statement, conn.dialect.name, lambda: _standard_strings(main))
         if reason is not None:
             shown = " ".join(statement.split())
             raise IsolationError(
@@ -278,3 +283,20 @@ class JoinedConnections:
                 " its test, an object stored globally) cannot be used any more. Open a"
                 " new one in the code that needs it."
             )
+
+
+def _standard_strings(conn: Connection) -> bool | None:
+    """Whether PostgreSQL reads ``'...'`` without backslash escapes on ``conn``
+    (``standard_conforming_strings``), as the server last reported it to the driver;
+    None when the driver does not say (psycopg 3 and psycopg2 do)."""
+    driver: t.Any = conn.connection.dbapi_connection
+    info = getattr(driver, "info", None)
+    if info is not None and callable(getattr(info, "parameter_status", None)):
+        value = info.parameter_status("standard_conforming_strings")  # psycopg 3
+    elif callable(getattr(driver, "get_parameter_status", None)):
+        value = driver.get_parameter_status("standard_conforming_strings")  # psycopg2
+    else:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode()
+    return {"on": True, "off": False}.get(value)
