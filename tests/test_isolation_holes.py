@@ -650,6 +650,58 @@ def test_a_raw_connection_refuses_what_would_leave_the_transaction(url: str) -> 
     assert_nothing_left(url)
 
 
+@pytest.mark.parametrize(
+    "backend", [p for p in backend_params() if p.id in {"postgresql", "sqlite_file"}]
+)
+def test_the_execute_shortcut_of_a_raw_connection_is_checked_and_isolated(backend: str) -> None:
+    # sqlite3's and psycopg's connections run a statement with execute() on a cursor
+    # of their own.
+    url = url_for(backend)
+    messages: list[str] = []
+
+    def test_it(self: TestCase) -> None:
+        raw = db.engine.raw_connection()
+        raw.execute("INSERT INTO sqla_item (name) VALUES ('shortcut')")
+        raw.driver_connection.execute("INSERT INTO sqla_item (name) VALUES ('driver')")
+        with self.assertRaises(IsolationError) as info:
+            raw.execute("COMMIT")
+        messages.append(str(info.exception))
+        raw.commit()
+        raw.close()
+        self.assertEqual(count(), 2)
+
+    assert problems(run(make_case(url, test_it=test_it))) == []
+    assert REFUSED in messages[0]
+    assert_nothing_left(url)
+
+
+@pytest.mark.parametrize("backend", [p for p in backend_params() if p.id.startswith("sqlite")])
+def test_sqlite_executescript_is_refused_before_it_commits(backend: str) -> None:
+    url = url_for(backend)
+    messages: list[str] = []
+
+    def test_it(self: TestCase) -> None:
+        db.session.add(Item(name="before"))
+        db.session.commit()
+        raw = db.engine.raw_connection()
+        script = "INSERT INTO sqla_item (name) VALUES ('script');"
+        for run_script in (raw.executescript, raw.cursor().executescript):
+            with self.assertRaises(IsolationError) as info:
+                run_script(script)
+            messages.append(str(info.exception))
+        raw.close()
+        self.assertEqual(count(), 1)
+
+    assert problems(run(make_case(url, test_it=test_it))) == []
+    for message in messages:
+        assert message.endswith(
+            " runs in a transaction that is rolled back afterwards, and executescript()"
+            " would commit it: sqlite3 commits the open transaction before it runs the"
+            " script. Run the script's statements one at a time with execute()."
+        )
+    assert_nothing_left(url)
+
+
 def test_a_raw_connection_kept_after_its_test_cannot_be_used(url: str) -> None:
     kept: list[t.Any] = []
 

@@ -35,6 +35,9 @@ _RAW_REFUSED = frozenset(
     {"autocommit", "set_autocommit", "begin", "isolation_level", "set_isolation_level",
      "set_session", "tpc_begin", "tpc_prepare", "tpc_commit", "tpc_rollback"}
 )  # fmt: skip
+#: DB-API connection shortcuts that run a statement on a cursor of their own (sqlite3's
+#: and psycopg's ``execute()``): they run it on one of ours, which checks it.
+_THROUGH_CURSOR = frozenset({"execute", "executemany", "executescript"})
 #: Cursor methods that only read what a statement returned: no savepoint needed.
 _CURSOR_READS = frozenset(
     {"fetchone", "fetchmany", "fetchall", "close", "scroll", "nextset", "setinputsizes",
@@ -97,6 +100,12 @@ class DBAPIProxy:
                 self._refuse(f"a DB-API connection's {name}()")
 
             return refused
+        if name in _THROUGH_CURSOR and callable(value):
+
+            def through_cursor(*args: t.Any, **kwargs: t.Any) -> t.Any:
+                return getattr(self.cursor(), name)(*args, **kwargs)
+
+            return through_cursor
         return value
 
     def _set(self, target: t.Any, name: str, value: t.Any) -> None:
@@ -258,5 +267,15 @@ class RawCursor:
         value = getattr(self._cursor, name)
         if name in _CURSOR_READS or not callable(value):
             return value
+        if name == "executescript":
+            return self._executescript
         # COPY, callproc and the like.
         return functools.partial(self._in_savepoint, value)
+
+    def _executescript(self, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
+        raise IsolationError(
+            f"{self._connection._hooks.owner} runs in a transaction that is rolled back"
+            " afterwards, and executescript() would commit it: sqlite3 commits the open"
+            " transaction before it runs the script. Run the script's statements one at"
+            " a time with execute()."
+        )
