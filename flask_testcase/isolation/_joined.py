@@ -292,9 +292,9 @@ def _standard_strings(conn: Connection) -> bool | None:
     driver: t.Any = conn.connection.dbapi_connection
     info = getattr(driver, "info", None)
     if info is not None and callable(getattr(info, "parameter_status", None)):
-        value = info.parameter_status("standard_conforming_strings")  # psycopg 3
+        value = info.parameter_status("standard_conforming_strings")  # psycopg 3, psycopg2
     elif callable(getattr(driver, "get_parameter_status", None)):
-        value = driver.get_parameter_status("standard_conforming_strings")  # psycopg2
+        value = driver.get_parameter_status("standard_conforming_strings")  # old psycopg2
     else:
         return None
     if isinstance(value, bytes):
