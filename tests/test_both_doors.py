@@ -99,6 +99,18 @@ def assert_no_notes_left(url: str) -> None:
     assert left in (None, 0), f"the inner run left {left} rows in door_note"
 
 
+def scenario(
+    pytester: pytest.Pytester, url: str, conftest: str = "", **modules: str
+) -> pytest.RunResult:
+    """Run the inner modules from an empty door_note table; afterwards, check from a
+    new connection that the run left no row."""
+    clear_notes(url)
+    make(pytester, url, conftest, **modules)
+    result = run(pytester)
+    assert_no_notes_left(url)
+    return result
+
+
 def clear_notes(url: str) -> None:
     if url == "sqlite://":
         return
@@ -175,28 +187,19 @@ class TestAnAppFixtureThatKeepsAContextPushed:
     def test_the_tests_commits_are_rolled_back(
         self, pytester: pytest.Pytester, url: str, scope: str
     ) -> None:
-        clear_notes(url)
-        query = "count()"
-        make(
-            pytester,
-            url,
-            KEPT_CONTEXT.format(scope=scope, query=query),
-            test_door_plugin=WRITES_THEN_READS,
+        conftest = KEPT_CONTEXT.format(scope=scope, query="count()")
+        scenario(pytester, url, conftest, test_door_plugin=WRITES_THEN_READS).assert_outcomes(
+            passed=2
         )
-        run(pytester).assert_outcomes(passed=2)
-        assert_no_notes_left(url)
 
     def test_testcase_with_the_same_context_kept(self, pytester: pytest.Pytester, url: str) -> None:
-        clear_notes(url)
-        make(pytester, url, test_door_case=KEPT_CONTEXT_CASE.format(query="count()"))
-        run(pytester).assert_outcomes(passed=2)
-        assert_no_notes_left(url)
+        case = KEPT_CONTEXT_CASE.format(query="count()")
+        scenario(pytester, url, test_door_case=case).assert_outcomes(passed=2)
 
     def test_without_a_query_first_no_object_crosses_tests(
         self, pytester: pytest.Pytester, url: str
     ) -> None:
-        clear_notes(url)
-        make(
+        scenario(
             pytester,
             url,
             KEPT_CONTEXT.format(scope="session", query="pass"),
@@ -212,12 +215,9 @@ class TestAnAppFixtureThatKeepsAContextPushed:
             def test_c_uses_the_session(client, db):
                 assert count() == 0
             """,
-        )
-        run(pytester).assert_outcomes(passed=3)
-        assert_no_notes_left(url)
+        ).assert_outcomes(passed=3)
 
     def test_testcase_without_a_query_first(self, pytester: pytest.Pytester, url: str) -> None:
-        clear_notes(url)
         case = KEPT_CONTEXT_CASE.format(query="pass") + textwrap.dedent(
             """
             class Uncommitted(KeptContext):
@@ -233,9 +233,7 @@ class TestAnAppFixtureThatKeepsAContextPushed:
                     self.assertEqual(count(), 0)
             """
         )
-        make(pytester, url, test_door_case=case)
-        run(pytester).assert_outcomes(passed=5)
-        assert_no_notes_left(url)
+        scenario(pytester, url, test_door_case=case).assert_outcomes(passed=5)
 
 
 # -- 3: a fixture listed before db ----------------------------------------------------
@@ -243,8 +241,7 @@ class TestAnAppFixtureThatKeepsAContextPushed:
 
 class TestAFixtureThatWritesBeforeDb:
     def test_it_runs_inside_the_tests_isolation(self, pytester: pytest.Pytester, url: str) -> None:
-        clear_notes(url)
-        make(
+        scenario(
             pytester,
             url,
             """
@@ -265,15 +262,12 @@ class TestAFixtureThatWritesBeforeDb:
             def test_b(client, db):
                 assert client.get("/notes").json == []
             """,
-        )
-        run(pytester).assert_outcomes(passed=2)
-        assert_no_notes_left(url)
+        ).assert_outcomes(passed=2)
 
     def test_testcase_setup_writes_inside_the_isolation(
         self, pytester: pytest.Pytester, url: str
     ) -> None:
-        clear_notes(url)
-        make(
+        scenario(
             pytester,
             url,
             test_door_case="""
@@ -295,9 +289,7 @@ class TestAFixtureThatWritesBeforeDb:
                 def test_b(self):
                     self.assertEqual(self.client.get("/notes").json, ["item"])
             """,
-        )
-        run(pytester).assert_outcomes(passed=2)
-        assert_no_notes_left(url)
+        ).assert_outcomes(passed=2)
 
 
 # -- 4: reset_sequences with module-wide data ------------------------------------------
@@ -305,8 +297,7 @@ class TestAFixtureThatWritesBeforeDb:
 
 class TestResetSequencesOverSharedData:
     def test_plugin(self, pytester: pytest.Pytester, url: str) -> None:
-        clear_notes(url)
-        make(
+        result = scenario(
             pytester,
             url,
             """
@@ -332,7 +323,6 @@ class TestResetSequencesOverSharedData:
                 assert new == {"id": two_notes + 1}
             """,
         )
-        result = run(pytester)
         if "mysql" in url:
             result.assert_outcomes(errors=3)
             result.stdout.fnmatch_lines(
@@ -340,11 +330,9 @@ class TestResetSequencesOverSharedData:
             )
         else:
             result.assert_outcomes(passed=3)
-        assert_no_notes_left(url)
 
     def test_testcase(self, pytester: pytest.Pytester, url: str) -> None:
-        clear_notes(url)
-        make(
+        result = scenario(
             pytester,
             url,
             test_door_case="""
@@ -378,7 +366,6 @@ class TestResetSequencesOverSharedData:
                     self.check_next_id()
             """,
         )
-        result = run(pytester)
         if "mysql" in url:
             # unittest reports an error in setUp; pytest counts it as the test's failure.
             result.assert_outcomes(failed=3)
@@ -387,7 +374,6 @@ class TestResetSequencesOverSharedData:
             )
         else:
             result.assert_outcomes(passed=3)
-        assert_no_notes_left(url)
 
 
 # -- 5: a session-wide data fixture, then a module with its own app ---------------------
