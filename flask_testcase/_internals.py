@@ -27,7 +27,10 @@ a new release moves one of them:
   :func:`twill_local_stack`, :func:`twill_command_logger`,
   :func:`set_twill_command_logger`;
 - unittest's ``doClassCleanups()`` collects errors in the class attribute
-  ``tearDown_exceptions``: :func:`take_class_cleanup_errors`.
+  ``tearDown_exceptions``: :func:`take_class_cleanup_errors`;
+- Flask-Login keeps the function its session protection compares identifiers made
+  by (an app may replace it) in ``LoginManager._session_identifier_generator``:
+  :func:`session_identifier_generator`.
 
 This module imports SQLAlchemy, Flask-SQLAlchemy and twill when its functions are
 called.
@@ -77,6 +80,7 @@ __all__ = [
     "joined_connection_class",
     "listen_record_queries",
     "pool_connection",
+    "session_identifier_generator",
     "set_twill_command_logger",
     "take_class_cleanup_errors",
     "twill_command_logger",
@@ -389,3 +393,19 @@ def take_class_cleanup_errors(cls: type) -> list[tuple[t.Any, BaseException]]:
     errors: list[t.Any] = list(getattr(cls, "tearDown_exceptions", []))
     cls.tearDown_exceptions = []  # type: ignore[attr-defined]
     return errors
+
+
+def session_identifier_generator(manager: t.Any) -> t.Callable[[], t.Any]:
+    """The function Flask-Login's ``manager`` makes session-protection identifiers with
+    (``LoginManager._session_identifier_generator``; Flask-Login's own
+    ``FlaskLoginClient`` calls it too)."""
+    generate = getattr(manager, "_session_identifier_generator", None)
+    if generate is None:
+        from flask_login import __version__
+
+        raise RuntimeError(
+            "flask_testcase.force_login() relies on LoginManager."
+            f"_session_identifier_generator, which Flask-Login {__version__} does not"
+            " have; please report this to flask-testcase."
+        )
+    return t.cast("t.Callable[[], t.Any]", generate)

@@ -112,18 +112,9 @@ def _user_id(user: t.Any, manager: t.Any) -> t.Any:
 
 
 def _session_identifier(manager: t.Any) -> t.Any:
-    # Flask-Login 0.6 keeps the generator it uses for session protection (an app may
-    # replace it) in this private attribute; its FlaskLoginClient calls it too.
-    generate = getattr(manager, "_session_identifier_generator", None)
-    if generate is None:
-        from flask_login import __version__
+    from ._internals import session_identifier_generator
 
-        raise RuntimeError(
-            "flask_testcase.force_login() relies on LoginManager."
-            f"_session_identifier_generator, which Flask-Login {__version__} does not"
-            " have; please report this to flask-testcase."
-        )
-    return generate()
+    return session_identifier_generator(manager)()
 
 
 class LoginMixin:

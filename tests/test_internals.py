@@ -229,3 +229,24 @@ def test_unittest_collects_class_cleanup_errors_in_teardown_exceptions() -> None
     assert [exc for _, exc, _ in taken] == [error]
     assert Case.tearDown_exceptions == []  # type: ignore[attr-defined]
     assert _internals.take_class_cleanup_errors(Case) == []
+
+
+def test_flask_login_makes_session_identifiers_with_session_identifier_generator() -> None:
+    import flask
+    from flask_login import LoginManager
+
+    app = flask.Flask(__name__)
+    manager = LoginManager(app)
+    generate = _internals.session_identifier_generator(manager)
+    with app.test_request_context(environ_base={"REMOTE_ADDR": "10.0.0.1"}):
+        # What session protection compares: made from the address and the user agent.
+        assert generate() == manager._session_identifier_generator()
+        assert isinstance(generate(), str) and generate()
+
+
+def test_a_flask_login_without_it_is_refused_with_a_report_request() -> None:
+    class Manager:
+        pass
+
+    with pytest.raises(RuntimeError, match=r"relies on LoginManager\._session_identifier_gen"):
+        _internals.session_identifier_generator(Manager())
