@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import textwrap
 
+import flask_sqlalchemy  # noqa: F401 (see below)
 import pytest
 import sqlalchemy as sa
 from _dbs import backend_params
 from _dbs import url_for
+
+# flask_sqlalchemy (and with it sqlalchemy.orm) is imported here, by the outer run: an
+# inner run that imported it first would have it removed afterwards, and importing
+# sqlalchemy.orm a second time in one process fails.
 
 APP = """
 import sqlalchemy as sa
