@@ -253,6 +253,56 @@ def _create(url: URL, keep: bool) -> None:
             conn.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS {quoted} CHARACTER SET utf8mb4")
 
 
+def _same_database(a: URL, b: URL) -> bool:
+    """Whether URLs ``a`` and ``b`` name one database (query options such as the
+    ``charset`` Flask-SQLAlchemy adds for MySQL left out)."""
+    if a.get_backend_name() != b.get_backend_name():
+        return False
+    if a.get_backend_name() == "sqlite":
+        pa, pb = sqlite_path(a), sqlite_path(b)
+        if pa is None or pb is None:
+            return False
+        return os.path.realpath(pa) == os.path.realpath(pb)
+    return (a.username, a.host, a.port, a.database) == (b.username, b.host, b.port, b.database)
+
+
+def made_here(url: str | URL) -> str | None:
+    """The URL :func:`database_for_tests` made the database ``url`` names under in this
+    process (a database it created and may drop and create again), or None."""
+    target = _url(url)
+    with _lock:
+        made = list(_made)
+    for key in made:
+        if _same_database(_url(key), target):
+            return key
+    return None
+
+
+def recreate_database(url: str | URL) -> None:
+    """Drop the test database at ``url`` and create it empty (a SQLite file is
+    removed). Only for a database this process made (:func:`made_here`)."""
+    target = _url(url)
+    if made_here(target) is None:
+        raise NotATestDatabaseError(
+            f"flask_testcase recreates only databases it created, not {target.render_as_string()!r}"
+        )
+    _create(target, keep=False)
+
+
+def clone_postgresql(url: str | URL, template: str) -> None:
+    """Make the PostgreSQL database at ``url`` a copy of the database ``template`` on
+    the same server (``CREATE DATABASE ... TEMPLATE``), dropping it first. Only for a
+    database this process made; nobody may be connected to either."""
+    target = _url(url)
+    if made_here(target) is None:
+        raise NotATestDatabaseError(
+            f"flask_testcase replaces only databases it created, not {target.render_as_string()!r}"
+        )
+    with _server_connection(target) as (conn, name, quoted):
+        _drop_postgresql(conn, name, quoted)
+        conn.exec_driver_sql(f"CREATE DATABASE {quoted} TEMPLATE {_quote(conn, template)}")
+
+
 def _drop_postgresql(conn: t.Any, name: str, quoted: str) -> None:
     from sqlalchemy import text
 

@@ -51,10 +51,13 @@ Private APIs of SQLAlchemy and Flask-SQLAlchemy are reached only through
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 import typing as t
 import weakref
 
 from .. import _internals
+from .. import schema as _schema
 from ..databases import before_drop
 from . import _registry as registry
 from ._errors import IsolationError
@@ -68,7 +71,6 @@ from ._guard import server_identity
 from ._joined import JoinedConnections
 from ._patches import EnginePatches
 from ._registry import close_all
-from ._registry import create_tables
 from ._registry import database_for
 from ._registry import direct_connect
 
@@ -135,8 +137,14 @@ class DatabaseIsolation:
     way in.
 
     :param db: the app's :class:`flask_sqlalchemy.SQLAlchemy` instance.
-    :param create_schema: create the tables of ``db``'s models, once per database per
-        run, outside any transaction (skipping tables that exist).
+    :param create_schema: false: make no schema (``schema_from=None``).
+    :param schema_from: how the schema is made, once per database per run, outside any
+        transaction: ``"models"`` (``create_all``, skipping tables that exist),
+        ``"migrations"`` (the app's migrations, upgraded to their heads) or None; see
+        :mod:`flask_testcase.schema`.
+    :param migrations_directory: the migrations directory (default: Flask-Migrate's).
+    :param schema_hook: called with no arguments, in an app context, once the schema
+        of the run's databases is built.
     :param allow_any_database: use databases whose name does not mark them as test
         databases (see :func:`~flask_testcase.is_test_database`).
     :param owner: who asked for it, named in error messages (e.g. a test's id).
@@ -154,6 +162,9 @@ class DatabaseIsolation:
         db: t.Any,
         *,
         create_schema: bool = True,
+        schema_from: str | None = "models",
+        migrations_directory: str | os.PathLike[str] | None = None,
+        schema_hook: t.Callable[[], object] | None = None,
         allow_any_database: bool = False,
         owner: str = "database_isolation()",
         opt_in: str = "pass allow_any_database=True to database_isolation()",
@@ -164,7 +175,14 @@ class DatabaseIsolation:
         self.db = _checked_db(db, db_label)
         self.db_label = db_label
         self.resets_sequences = reset_sequences
-        self.create_schema = create_schema
+        self.schema = _schema.SchemaOptions.of(
+            create_schema=create_schema,
+            schema_from=schema_from,
+            migrations_directory=migrations_directory,
+            schema_hook=schema_hook,
+            owner=owner,
+        )
+        self.create_schema = self.schema.schema_from is not None
         self.allow_any_database = allow_any_database
         self.owner = owner
         self.opt_in = opt_in
@@ -195,13 +213,20 @@ class DatabaseIsolation:
         self._joins.gate = Gate(self._timeout)
         _unended.add(self)
         try:
+            _schema.ensure_schema(
+                app,
+                self.db,
+                {key: database.engine for key, database in databases.items()},
+                self.schema,
+                check=functools.partial(self._check_new, app, databases),
+                allow_any_database=self.allow_any_database,
+                owner=self.owner,
+            )
             for key, database in databases.items():
                 if database not in self._connections:
                     self._connect(app, key, database)
                 if not self.allow_any_database:
                     check_schemas(self.opt_in, key, database, self.db.metadatas[key])
-                if self.create_schema:
-                    create_tables(database, self.db.metadatas[key])
             if self.resets_sequences:
                 self._reset_mysql_counters()
             for conn in self._connections.values():
@@ -432,6 +457,20 @@ class DatabaseIsolation:
             check_url(self.opt_in, app, key, engine)
         return database_for(engine.url, self.db, key, engine)
 
+    def _check_new(
+        self,
+        app: flask.Flask,
+        databases: dict[str | None, Database],
+        key: str | None,
+        conn: Connection,
+    ) -> None:
+        """The guard, for a connection the schema step makes before any DDL."""
+        if self.allow_any_database:
+            return
+        database = databases[key]
+        check_connected(self.opt_in, app, key, database, conn)
+        check_schemas(self.opt_in, key, database, self.db.metadatas[key])
+
     def _connect(self, app: flask.Flask, key: str | None, database: Database) -> None:
         conn = direct_connect(database.engine)
         try:
@@ -489,6 +528,9 @@ def database_isolation(
     app: flask.Flask | None = None,
     *,
     create_schema: bool = True,
+    schema_from: str | None = "models",
+    migrations_directory: str | os.PathLike[str] | None = None,
+    schema_hook: t.Callable[[], object] | None = None,
     allow_any_database: bool = False,
 ) -> Iterator[DatabaseIsolation]:
     """Run the block in transactions rolled back afterwards, one per database of
@@ -505,17 +547,31 @@ def database_isolation(
 
     :param db: the app's :class:`flask_sqlalchemy.SQLAlchemy` instance.
     :param app: the app whose engines to isolate; defaults to ``current_app``.
-    :param create_schema: create the tables of ``db``'s models first (once per
-        database per run, outside the transaction); false when migrations made them.
+    :param create_schema: false: make no schema (the same as ``schema_from=None``).
+    :param schema_from: how the schema is made first, once per database per run,
+        outside the transaction: ``"models"`` (``create_all`` of ``db``'s models),
+        ``"migrations"`` (the app's migrations, upgraded to their heads) or None (the
+        tables are there); see :doc:`/migrations`.
+    :param migrations_directory: the migrations directory for ``"migrations"``
+        (default: Flask-Migrate's, ``migrations``).
+    :param schema_hook: a function called with no arguments once the schema of the
+        run's databases is built, in an app context whose ``db`` reaches them; what it
+        commits every test sees.
     :param allow_any_database: use databases not named for tests.
     :raises NotATestDatabaseError: a database is not a test database.
+    :raises MigrationError: the migrations could not be found or run.
     """
     if app is None:
         from flask import current_app
 
         app = current_app._get_current_object()  # type: ignore[attr-defined]
     isolation = DatabaseIsolation(
-        db, create_schema=create_schema, allow_any_database=allow_any_database
+        db,
+        create_schema=create_schema,
+        schema_from=schema_from,
+        migrations_directory=migrations_directory,
+        schema_hook=schema_hook,
+        allow_any_database=allow_any_database,
     )
     isolation.start(app)
     from flask import has_app_context

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import threading
 import typing as t
-import weakref
 
 from .._testnames import sqlite_path
 from ._patches import EnginePatches
@@ -21,12 +20,10 @@ if t.TYPE_CHECKING:
     from sqlalchemy.engine import URL
     from sqlalchemy.engine import Connection
     from sqlalchemy.engine import Engine
-    from sqlalchemy.sql.schema import MetaData
 
 __all__ = [
     "Database",
     "close_all",
-    "create_tables",
     "database_for",
     "databases",
     "direct_connect",
@@ -42,10 +39,10 @@ __unittest = True
 
 
 class Database:
-    """A database of the run: the engine that serves it, whether the database it
-    connects to was checked, and the metadata whose tables were made in it."""
+    """A database of the run: the engine that serves it, and whether the database it
+    connects to was checked (its schema is :mod:`flask_testcase.schema`'s)."""
 
-    __slots__ = ("__weakref__", "actual", "engine", "server", "tables")
+    __slots__ = ("__weakref__", "actual", "engine", "server")
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -54,7 +51,6 @@ class Database:
         #: Which server and database the first connection reached
         #: (:func:`~._guard.server_identity`), to know it under another URL.
         self.server: tuple[str, ...] | None = None
-        self.tables: weakref.WeakSet[MetaData] = weakref.WeakSet()
 
 
 #: The run's databases, by (rendered URL, db, bind key); db and key are None except in
@@ -110,14 +106,3 @@ def identity(url: URL) -> tuple[t.Any, ...] | None:
 def direct_connect(engine: Engine) -> Connection:
     """A connection from ``engine``'s own pool, never a joined one."""
     return EnginePatches.original_connect(engine)
-
-
-def create_tables(database: Database, metadata: MetaData) -> None:
-    """Create the tables of ``metadata`` in ``database``, once per run."""
-    if metadata in database.tables or not metadata.tables:
-        return
-    # Outside any test transaction and committed: MySQL commits DDL implicitly, which
-    # would end a test's transaction, and the tables must outlive the test.
-    with direct_connect(database.engine) as conn, conn.begin():
-        metadata.create_all(conn)
-    database.tables.add(metadata)
