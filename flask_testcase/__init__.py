@@ -46,6 +46,10 @@ from .mail import NoMailExtensionError
 from .mail import SentEmail
 from .mail import assert_email_sent
 from .mail import record_mail
+from .migrations import MigrationCheckError
+from .migrations import MigrationChecks
+from .schema import MigrationError
+from .schema import SchemaError
 from .servers import ServerError
 from .servers import TemporaryServer
 from .servers import shared_server
@@ -73,12 +77,16 @@ __all__ = [
     "FlashedMessage",
     "IsolationError",
     "LiveServerTestCase",
+    "MigrationCheckError",
+    "MigrationChecks",
+    "MigrationError",
     "NoMailExtensionError",
     "NotATestDatabaseError",
     "NotOneTemplate",
     "RecordedResponse",
     "RenderedTemplate",
     "ResponseRecords",
+    "SchemaError",
     "SentEmail",
     "ServerError",
     "TemporaryServer",

@@ -245,6 +245,9 @@ class _RunState:
             named = token[: -len("_upgrades")] or None
             candidates = [key for key in candidates if key == named]
         candidates = [key for key in candidates if key not in self.outcome.configured]
+        if None in candidates:
+            # Flask-Migrate's single-database env.py migrates the default bind.
+            return None
         if not candidates:
             known = ", ".join(
                 f"{bind_name(key)}: {shown(target.connection.engine.url)}"

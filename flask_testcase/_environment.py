@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import os
 import typing as t
 
 import flask
@@ -85,6 +86,10 @@ class DatabaseSettings:
     #: The app's Flask-SQLAlchemy instance.
     db: t.Any
     create_schema: bool = True
+    #: How the schema is made (:mod:`flask_testcase.schema`).
+    schema_from: str | None = "models"
+    migrations_directory: str | os.PathLike[str] | None = None
+    schema_hook: Callable[[], object] | None = None
     allow_any_database: bool = False
     #: Primary keys start after the highest one again, in each test.
     reset_sequences: bool = False
@@ -99,6 +104,9 @@ class DatabaseSettings:
         return DatabaseIsolation(
             self.db,
             create_schema=self.create_schema,
+            schema_from=self.schema_from,
+            migrations_directory=self.migrations_directory,
+            schema_hook=self.schema_hook,
             allow_any_database=self.allow_any_database,
             owner=owner,
             opt_in=self.opt_in,

@@ -13,6 +13,7 @@ import contextlib
 import contextvars
 import dataclasses
 import gc
+import os
 import sys
 import typing as t
 import unittest
@@ -32,6 +33,7 @@ from .login import LoginMixin
 from .mail import MailMixin
 
 if t.TYPE_CHECKING:
+    from collections.abc import Callable
     from collections.abc import Iterator
 
     from flask.testing import FlaskCliRunner
@@ -90,10 +92,27 @@ class TestCase(
     #: transaction rolled back afterwards (see the database chapter).
     db: t.ClassVar[t.Any] = None
 
-    #: Create the tables of ``db``'s models (``create_all``, which skips tables that
-    #: exist) once per database per run, outside any test's transaction. Set to false
-    #: when the schema comes from migrations run before the tests.
+    #: Make the schema once per database per run (false: the tables are there; the
+    #: same as ``schema_from = None``).
     create_schema: t.ClassVar[bool] = True
+
+    #: How the schema is made, once per database per run, outside any test's
+    #: transaction: ``"models"`` (``create_all`` of ``db``'s models, which skips tables
+    #: that exist), ``"migrations"`` (the app's migrations upgraded to their heads, on
+    #: every bind they cover; reused between runs while the scripts are unchanged) or
+    #: None. See :doc:`/migrations`.
+    schema_from: t.ClassVar[str | None] = "models"
+
+    #: The migrations directory for ``schema_from = "migrations"`` and
+    #: :class:`~flask_testcase.MigrationChecks`; default: Flask-Migrate's
+    #: (``Migrate(app, db, directory=...)``, ``migrations``).
+    migrations_directory: t.ClassVar[str | os.PathLike[str] | None] = None
+
+    #: A function called with no arguments once the schema of the run's databases is
+    #: built (not for a reused database), in an app context whose ``db`` reaches them:
+    #: reference rows every test sees, extensions, SQL files. A plain function, a
+    #: ``staticmethod`` or a ``classmethod``.
+    schema_hook: t.ClassVar[Callable[[], object] | None] = None
 
     #: Run tests (and :attr:`create_schema`) against a database whose name does not
     #: mark it as a test database (see :func:`~flask_testcase.is_test_database`).
@@ -243,6 +262,10 @@ class TestCase(
             database = DatabaseSettings(
                 cls.db,
                 create_schema=cls.create_schema,
+                schema_from=cls.schema_from,
+                migrations_directory=cls.migrations_directory,
+                # Read from the class: a plain function stays unbound.
+                schema_hook=cls.schema_hook,
                 allow_any_database=cls.allow_any_database,
                 reset_sequences=cls.reset_sequences,
                 label=f"{name}.db",

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import typing as t
 
 import flask
@@ -52,7 +53,7 @@ if t.TYPE_CHECKING:
     from .capture import RenderedTemplate
     from .webtest import TestApp
 
-__all__ = ["LiveServer", "data_fixture"]
+__all__ = ["LiveServer", "TestMigrations", "data_fixture"]
 
 _F = t.TypeVar("_F", bound=t.Callable[..., t.Any])
 
@@ -96,6 +97,24 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         "flask_app",
         "the app for the 'app' fixture when conftest.py defines none:"
         " 'module:factory' (called with no arguments) or 'module:app'.",
+        default="",
+    )
+    parser.addini(
+        "schema_from",
+        "how the test schema is made, once per database per run: models (create_all of"
+        " the models, the default), migrations (the app's migrations) or none.",
+        default="models",
+    )
+    parser.addini(
+        "migrations_directory",
+        "the migrations directory for schema_from = migrations and TestMigrations"
+        " (default: Flask-Migrate's, migrations).",
+        default="",
+    )
+    parser.addini(
+        "schema_hook",
+        "'module:function' called with no arguments once the schema of the run's"
+        " databases is built (reference rows every test sees).",
         default="",
     )
     if _pytest_flask_loads(pluginmanager):
@@ -295,6 +314,59 @@ def outbox(request: pytest.FixtureRequest, app: flask.Flask) -> list[t.Any]:
 # -- the database ----------------------------------------------------------------------
 
 
+_SCHEMA = pytest.StashKey[dict[str, t.Any]]()
+
+
+def _schema_options(config: pytest.Config) -> dict[str, t.Any]:
+    """``schema_from``, ``migrations_directory`` and ``schema_hook`` from the ini file,
+    as keywords of :class:`~flask_testcase.DatabaseIsolation`."""
+    if _SCHEMA in config.stash:
+        return config.stash[_SCHEMA]
+    schema_from = str(config.getini("schema_from") or "models").strip()
+    if schema_from.lower() not in {"models", "migrations", "none"}:
+        raise pytest.UsageError(
+            f"schema_from = {schema_from!r} in the ini file: use models (create_all of the"
+            " models), migrations (the app's migrations) or none"
+        )
+    directory = str(config.getini("migrations_directory") or "").strip() or None
+    if directory is not None and not os.path.isabs(directory):
+        # Relative to the ini file, like pytest's own paths.
+        directory = os.path.join(str(config.rootpath), directory)
+    options = {
+        "schema_from": None if schema_from.lower() == "none" else schema_from.lower(),
+        "migrations_directory": directory,
+        "schema_hook": _schema_hook(str(config.getini("schema_hook") or "").strip()),
+    }
+    config.stash[_SCHEMA] = options
+    return options
+
+
+def _schema_hook(spec: str) -> Callable[[], object] | None:
+    if not spec:
+        return None
+    module_name, _, path = spec.partition(":")
+    if not path:
+        raise pytest.UsageError(
+            f"schema_hook = {spec!r} in the ini file is not a function; write it as"
+            " 'package.module:function'."
+        )
+    try:
+        target: t.Any = importlib.import_module(module_name)
+        for name in path.split("."):
+            target = getattr(target, name)
+    except (ImportError, AttributeError, ValueError) as e:
+        raise pytest.UsageError(
+            f"schema_hook = {spec!r} in the ini file cannot be loaded ({e}); write it as"
+            " 'package.module:function' (or 'package.module:Class.method')."
+        ) from e
+    if not callable(target):
+        raise pytest.UsageError(
+            f"schema_hook = {spec!r} in the ini file is not a function; write it as"
+            " 'package.module:function'."
+        )
+    return t.cast("Callable[[], object]", target)
+
+
 def _app_db(app: flask.Flask, asked_by: str) -> t.Any:
     db = app.extensions.get("sqlalchemy")
     if db is None:
@@ -306,11 +378,14 @@ def _app_db(app: flask.Flask, asked_by: str) -> t.Any:
     return db
 
 
-def _database_settings(db: t.Any, *, reset_sequences: bool = False) -> DatabaseSettings:
+def _database_settings(
+    db: t.Any, config: pytest.Config, *, reset_sequences: bool = False
+) -> DatabaseSettings:
     return DatabaseSettings(
         db,
         reset_sequences=reset_sequences,
         opt_in="pass allow_any_database=True to database_isolation() in a db fixture of your own",
+        **_schema_options(config),
     )
 
 
@@ -320,7 +395,9 @@ def db(request: pytest.FixtureRequest, app: flask.Flask) -> t.Any:
     test in transactions rolled back afterwards. A ``db`` fixture of your own wins."""
     database = _app_db(app, "db")
     reset = request.node.get_closest_marker("reset_sequences") is not None
-    request.node.stash[_DATABASE] = _database_settings(database, reset_sequences=reset)
+    request.node.stash[_DATABASE] = _database_settings(
+        database, request.config, reset_sequences=reset
+    )
     return database
 
 
@@ -361,7 +438,7 @@ def data_fixture(
                 kwargs["db"] = database
             data = SharedData(function.__name__, lambda: function(*bound, **kwargs))
             try:
-                yield data.begin(app, _database_settings(database))
+                yield data.begin(app, _database_settings(database, request.config))
             finally:
                 data.end()
 
@@ -427,3 +504,90 @@ def assertNumQueries(request: pytest.FixtureRequest, app: flask.Flask) -> Callab
 def _fail(message: str) -> t.NoReturn:
     __tracebackhide__ = True
     raise AssertionError(message)
+
+
+# -- migrations --------------------------------------------------------------------------
+
+
+class TestMigrations:
+    """The four migration checks (:mod:`flask_testcase.migrations`) as pytest tests, for
+    the app of the ``app`` fixture; import it into a test module to enable them::
+
+        from flask_testcase.pytest_plugin import TestMigrations  # noqa: F401
+
+    The directory is the ini file's ``migrations_directory`` (default: Flask-Migrate's).
+    Each check makes scratch databases of its own beside the app's test databases.
+    """
+
+    def test_migrations_have_one_head(self, app: flask.Flask, pytestconfig: pytest.Config) -> None:
+        """The migrations have exactly one head revision."""
+        from .migrations import check_single_head
+
+        __tracebackhide__ = True
+        check_single_head(app, directory=_schema_options(pytestconfig)["migrations_directory"])
+
+    def test_migrations_upgrade_an_empty_database(
+        self, app: flask.Flask, pytestconfig: pytest.Config
+    ) -> None:
+        """An empty database upgrades to the heads."""
+        from .migrations import check_upgrade
+
+        __tracebackhide__ = True
+        check_upgrade(app, directory=_schema_options(pytestconfig)["migrations_directory"])
+
+    def test_migrations_downgrade_and_upgrade_again(
+        self, app: flask.Flask, pytestconfig: pytest.Config
+    ) -> None:
+        """Each revision's downgrade undoes its upgrade; upgrading again gives the same
+        schema."""
+        from .migrations import check_round_trip
+
+        __tracebackhide__ = True
+        check_round_trip(app, directory=_schema_options(pytestconfig)["migrations_directory"])
+
+    def test_models_match_the_migrations(
+        self, app: flask.Flask, pytestconfig: pytest.Config
+    ) -> None:
+        """The models and the schema the migrations build agree."""
+        from .migrations import check_models_match
+
+        __tracebackhide__ = True
+        check_models_match(app, directory=_schema_options(pytestconfig)["migrations_directory"])
+
+
+_TEMPLATES = pytest.StashKey[list[str]]()
+_WORKER_TEMPLATES = "flask_testcase_templates"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A pytest-xdist worker reports the PostgreSQL templates it built; the controller
+    (or a run without workers) drops them, unless databases are kept."""
+    from . import schema
+
+    config = session.config
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[_WORKER_TEMPLATES] = list(schema.templates_built)
+        return
+    _drop_templates([*config.stash.get(_TEMPLATES, []), *schema.templates_built])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: t.Any, error: t.Any) -> None:
+    """pytest-xdist: a worker finished; keep the templates it built, to drop them."""
+    built = getattr(node, "workeroutput", {}).get(_WORKER_TEMPLATES, [])
+    node.config.stash.setdefault(_TEMPLATES, []).extend(built)
+
+
+def _drop_templates(urls: list[str]) -> None:
+    from .databases import _keep_default
+    from .databases import drop_database
+
+    if _keep_default():
+        return
+    for url in dict.fromkeys(urls):
+        try:
+            drop_database(url)
+        except Exception as e:  # a finished run must not fail on its cleanup
+            print(f"flask_testcase: could not drop the template database {url}: {e!r}")

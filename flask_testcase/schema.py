@@ -290,6 +290,8 @@ def ensure_schema(
     """
     if options.schema_from is None:
         return
+    # The default bind first: errors and env.py's single-database template mean it.
+    engines = dict(sorted(engines.items(), key=lambda item: (item[0] is not None, item[0] or "")))
     if all(_done(db, key, engine, options) for key, engine in engines.items()):
         return
     with _lock:
