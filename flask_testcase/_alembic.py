@@ -182,7 +182,9 @@ class Target:
     decoy: Engine
     #: What ``env.py`` is asked to do on this bind: ``("upgrade", "heads")``,
     #: ``("downgrade", "<rev>")``, ``("compare",)``, ``("heads",)`` or ``("nothing",)``.
-    work: tuple[str, ...] = ("nothing",)
+    work: tuple[t.Any, ...] = ("nothing",)
+    #: How errors name the database (default: its URL).
+    shown: str | None = None
 
 
 @dataclasses.dataclass
@@ -461,11 +463,12 @@ class Migrations:
         key, revision, upgrading = state.current
         if statement is None:
             statement = state.statements.get(key)
-        url = state.targets[key].connection.engine.url
+        target = state.targets[key]
+        where = target.shown or shown(target.connection.engine.url)
         action = "upgrade" if upgrading else "downgrade"
         message = (
             f"the {action} of revision {self.describe(revision)} failed on {bind_name(key)}"
-            f" ({shown(url)}): {cause}"
+            f" ({where}): {cause}"
         )
         if statement:
             message += f"\nThe statement: {' '.join(str(statement).split())}"

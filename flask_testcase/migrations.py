@@ -387,7 +387,7 @@ def check_single_head(app: flask.Flask, *, directory: str | os.PathLike[str] | N
     """
     __tracebackhide__ = True
     migrations = Migrations(app, _app_db(app, None), directory)
-    heads = migrations.heads()
+    heads = sorted(migrations.heads(), key=lambda head: head.revision)
     if len(heads) == 1:
         return
     if not heads:
@@ -660,14 +660,23 @@ def _type_words(value: t.Any, dialect: t.Any) -> str:
     return f"{rendered} ({type(value).__name__})"
 
 
-#: What makes a type difference obvious, by the pair of SQLAlchemy type names.
-_TYPE_HINTS = {
-    frozenset({"Float", "Double"}): (
-        " SQLAlchemy 2.1 maps Mapped[float] to Double where older releases (and the"
-        " migration) made Float: declare the column as mapped_column(Float) in the model,"
-        " or make a migration that alters it to Double."
-    ),
-}
+def _type_hint(existing: t.Any, new: t.Any) -> str:
+    """What makes a type difference obvious, when one is known."""
+    from sqlalchemy import Double
+    from sqlalchemy import Float
+
+    def single(value: t.Any) -> bool:
+        return isinstance(value, Float) and not isinstance(value, Double)
+
+    if single(existing) and isinstance(new, Double):
+        return (
+            " SQLAlchemy 2.1 maps Mapped[float] to Double where older releases (and this"
+            " migration) made Float: declare the column as mapped_column(Float) in the"
+            " model, or make a migration that alters it to Double."
+        )
+    if isinstance(existing, Double) and single(new):
+        return " The model says Float (single precision where the database tells them apart)."
+    return ""
 
 
 def describe_differences(diffs: list[t.Any], dialect: t.Any) -> list[str]:
@@ -719,8 +728,7 @@ def _modification(change: t.Any, dialect: t.Any) -> str:
             f"{name}: the migrated database has {_type_words(existing, dialect)}, the"
             f" models {_type_words(new, dialect)}."
         )
-        hint = _TYPE_HINTS.get(frozenset({type(existing).__name__, type(new).__name__}))
-        return text + (hint or "")
+        return text + _type_hint(existing, new)
     if kind == "modify_nullable":
 
         def null(value: t.Any) -> str:

@@ -687,7 +687,13 @@ def _build(
             else:
                 decoy = engine
             work = ("upgrade", "heads") if key in building else ("nothing",)
-            targets[key] = Target(conn, decoy, work)
+            where = None
+            if plan.template is not None and engine is plan.build_engine:
+                where = (
+                    f"{_shown(engine.url)}, the template {_shown(plan.engine.url)} and the"
+                    " other workers' databases are copied from"
+                )
+            targets[key] = Target(conn, decoy, work, where)
         outcome = migrations.run(targets, allow_any_database=allow_any_database)
         for key in building:
             if key not in outcome.configured:
