@@ -378,14 +378,40 @@ def _app_db(app: flask.Flask, asked_by: str) -> t.Any:
     return db
 
 
+_SCHEMA_KEYS = ("schema_from", "migrations_directory", "schema_hook")
+
+
+@pytest.fixture(scope="session")
+def schema_options(pytestconfig: pytest.Config) -> dict[str, t.Any]:
+    """How the test schema is made, once per database per run: ``schema_from``,
+    ``migrations_directory`` and ``schema_hook``, from the ini file. Override it in a
+    ``conftest.py`` to choose in code (for that directory's tests)::
+
+        @pytest.fixture(scope="session")
+        def schema_options():
+            return {"schema_from": "migrations", "schema_hook": Role.insert_roles}
+    """
+    return _schema_options(pytestconfig)
+
+
+def _requested_schema(request: pytest.FixtureRequest) -> dict[str, t.Any]:
+    options = request.getfixturevalue("schema_options")
+    if not isinstance(options, t.Mapping) or set(options) - set(_SCHEMA_KEYS):
+        raise TypeError(
+            "the schema_options fixture must return a dict with some of the keys"
+            f" {', '.join(_SCHEMA_KEYS)}, got {options!r}"
+        )
+    return dict(options)
+
+
 def _database_settings(
-    db: t.Any, config: pytest.Config, *, reset_sequences: bool = False
+    db: t.Any, request: pytest.FixtureRequest, *, reset_sequences: bool = False
 ) -> DatabaseSettings:
     return DatabaseSettings(
         db,
         reset_sequences=reset_sequences,
         opt_in="pass allow_any_database=True to database_isolation() in a db fixture of your own",
-        **_schema_options(config),
+        **_requested_schema(request),
     )
 
 
@@ -395,9 +421,7 @@ def db(request: pytest.FixtureRequest, app: flask.Flask) -> t.Any:
     test in transactions rolled back afterwards. A ``db`` fixture of your own wins."""
     database = _app_db(app, "db")
     reset = request.node.get_closest_marker("reset_sequences") is not None
-    request.node.stash[_DATABASE] = _database_settings(
-        database, request.config, reset_sequences=reset
-    )
+    request.node.stash[_DATABASE] = _database_settings(database, request, reset_sequences=reset)
     return database
 
 
@@ -438,7 +462,7 @@ def data_fixture(
                 kwargs["db"] = database
             data = SharedData(function.__name__, lambda: function(*bound, **kwargs))
             try:
-                yield data.begin(app, _database_settings(database, request.config))
+                yield data.begin(app, _database_settings(database, request))
             finally:
                 data.end()
 
@@ -515,44 +539,47 @@ class TestMigrations:
 
         from flask_testcase.pytest_plugin import TestMigrations  # noqa: F401
 
-    The directory is the ini file's ``migrations_directory`` (default: Flask-Migrate's).
+    The directory is ``migrations_directory`` of the ``schema_options`` fixture (the ini
+    file's; default: Flask-Migrate's).
     Each check makes scratch databases of its own beside the app's test databases.
     """
 
-    def test_migrations_have_one_head(self, app: flask.Flask, pytestconfig: pytest.Config) -> None:
+    def test_migrations_have_one_head(
+        self, app: flask.Flask, schema_options: dict[str, t.Any]
+    ) -> None:
         """The migrations have exactly one head revision."""
         from .migrations import check_single_head
 
         __tracebackhide__ = True
-        check_single_head(app, directory=_schema_options(pytestconfig)["migrations_directory"])
+        check_single_head(app, directory=schema_options.get("migrations_directory"))
 
     def test_migrations_upgrade_an_empty_database(
-        self, app: flask.Flask, pytestconfig: pytest.Config
+        self, app: flask.Flask, schema_options: dict[str, t.Any]
     ) -> None:
         """An empty database upgrades to the heads."""
         from .migrations import check_upgrade
 
         __tracebackhide__ = True
-        check_upgrade(app, directory=_schema_options(pytestconfig)["migrations_directory"])
+        check_upgrade(app, directory=schema_options.get("migrations_directory"))
 
     def test_migrations_downgrade_and_upgrade_again(
-        self, app: flask.Flask, pytestconfig: pytest.Config
+        self, app: flask.Flask, schema_options: dict[str, t.Any]
     ) -> None:
         """Each revision's downgrade undoes its upgrade; upgrading again gives the same
         schema."""
         from .migrations import check_round_trip
 
         __tracebackhide__ = True
-        check_round_trip(app, directory=_schema_options(pytestconfig)["migrations_directory"])
+        check_round_trip(app, directory=schema_options.get("migrations_directory"))
 
     def test_models_match_the_migrations(
-        self, app: flask.Flask, pytestconfig: pytest.Config
+        self, app: flask.Flask, schema_options: dict[str, t.Any]
     ) -> None:
         """The models and the schema the migrations build agree."""
         from .migrations import check_models_match
 
         __tracebackhide__ = True
-        check_models_match(app, directory=_schema_options(pytestconfig)["migrations_directory"])
+        check_models_match(app, directory=schema_options.get("migrations_directory"))
 
 
 _TEMPLATES = pytest.StashKey[list[str]]()

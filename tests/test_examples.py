@@ -22,9 +22,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Every test in examples/tests; update it with the suite.
-EXPECTED_TESTS = 56
+EXPECTED_TESTS = 61
 #: Every test in examples/tests_pytest (the pytest-style suite).
-EXPECTED_PYTEST_TESTS = 55
+EXPECTED_PYTEST_TESTS = 60
 #: The tests of each suite that drive Chromium; they skip when it is missing (fail
 #: under CI=true).
 BROWSER_TESTS = 2

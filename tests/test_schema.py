@@ -482,8 +482,8 @@ class TestFailures:
                 f"{template}, the template {shown} and the other workers' databases are copied from"
             )
         assert (
-            f"flask_testcase.schema.MigrationError: Inner.test_1: flask_testcase could not build the"
-            f" test schema from the migrations in {migrations}: the upgrade of revision"
+            "flask_testcase.schema.MigrationError: Inner.test_1: flask_testcase could not build"
+            f" the test schema from the migrations in {migrations}: the upgrade of revision"
             f" {revision} ('a broken one', versions/{revision}_a_broken_one.py) failed on the"
             f" default bind ({shown}): "
         ) in first, first
@@ -831,6 +831,79 @@ class TestPlugin:
         monkeypatch.setenv("PYTHONPATH", TESTS)
         result = pytester.runpytest_subprocess(*PYTEST[3:])
         result.assert_outcomes(passed=1)
+
+    def test_a_conftest_may_choose_in_code_with_the_schema_options_fixture(
+        self, pytester: pytest.Pytester, migrations: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        pytester.makeconftest(
+            f"""
+            import pytest
+            from _migrated import Author, create_app, db
+
+            def reference_rows():
+                db.session.add(Author(id=8, name="from conftest", score=1.0))
+
+            @pytest.fixture(scope="session")
+            def schema_options():
+                return {{
+                    "schema_from": "migrations",
+                    "migrations_directory": {str(migrations)!r},
+                    "schema_hook": reference_rows,
+                }}
+
+            @pytest.fixture(scope="module")
+            def app():
+                return create_app("sqlite://")
+            """
+        )
+        pytester.makepyfile(
+            test_it="""
+            import sqlalchemy as sa
+            from _migrated import Author
+            from flask_testcase.pytest_plugin import data_fixture
+
+            @data_fixture(scope="module")
+            def shared(db):
+                return db.session.get(Author, 8).name
+
+            def test_db_and_data_fixtures_get_the_schema(db, shared):
+                assert shared == "from conftest"
+                view = sa.text("SELECT count(*) FROM mig_book_titles")
+                assert db.session.execute(view).scalar() == 0
+            """
+        )
+        monkeypatch.setenv("PYTHONPATH", TESTS)
+        result = pytester.runpytest_subprocess(*PYTEST[3:])
+        result.assert_outcomes(passed=1)
+
+    def test_a_schema_options_fixture_returning_something_else_is_refused(
+        self, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        pytester.makeconftest(
+            """
+            import pytest
+            from _migrated import create_app
+
+            @pytest.fixture(scope="session")
+            def schema_options():
+                return {"schema": "migrations"}
+
+            @pytest.fixture
+            def app():
+                return create_app("sqlite://")
+            """
+        )
+        pytester.makepyfile(test_it="def test_it(db):\n    pass\n")
+        monkeypatch.setenv("PYTHONPATH", TESTS)
+        result = pytester.runpytest_subprocess(*PYTEST[3:])
+        result.assert_outcomes(errors=1)
+        result.stdout.fnmatch_lines(
+            [
+                "E*TypeError: the schema_options fixture must return a dict with some of the"
+                " keys schema_from, migrations_directory, schema_hook, got {'schema':"
+                " 'migrations'}"
+            ]
+        )
 
     @pytest.mark.parametrize(
         ("line", "message"),

@@ -15,6 +15,7 @@ from flask import Flask
 from .extensions import csrf
 from .extensions import login_manager
 from .extensions import mail
+from .extensions import migrate
 from .models import db
 
 __all__ = ["create_app", "db"]
@@ -51,6 +52,9 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
         os.makedirs(app.instance_path, exist_ok=True)
 
     db.init_app(app)
+    # Flask-Migrate's default directory, "migrations", relative to where flask runs
+    # (examples/); the tests find it beside the package from anywhere.
+    migrate.init_app(app, db)
     csrf.init_app(app)
     login_manager.init_app(app)
     mail.init_app(app)

@@ -42,12 +42,15 @@ PASSWORD = "correct horse"
 class MemoTestCase(TestCase):
     """Builds the app with :data:`TEST_CONFIG` and makes users.
 
-    With ``db`` set, the tables are created once per run and every test runs in a
-    transaction rolled back afterwards, whatever the views commit. Tests that need a
-    logged-in user call ``self.login(user)`` (no form, no password check).
+    With ``db`` set, every test runs in a transaction rolled back afterwards, whatever
+    the views commit. The schema comes from the app's migrations (``examples/migrations``,
+    found as Flask-Migrate finds it), upgraded once per run before the first test, as
+    production builds it. Tests that need a logged-in user call ``self.login(user)`` (no
+    form, no password check).
     """
 
     db = db
+    schema_from = "migrations"
 
     def create_app(self):
         return create_app(TEST_CONFIG)

@@ -1,7 +1,8 @@
 """Fixtures for the pytest-style suite: the app, once for the whole run, and helpers.
 
 flask_testcase's pytest plugin (installed with the package) provides the rest:
-``client``, ``db`` (each test rolled back), ``runner``, ``templates``,
+``client``, ``db`` (each test rolled back, the schema from the migrations, as
+``schema_options`` below says), ``runner``, ``templates``,
 ``flashed_messages``, ``outbox`` (the emails sent; none leaves the machine),
 ``live_server`` and ``data_fixture``. Tests log users in with
 ``flask_testcase.force_login(client, user)``.
@@ -46,6 +47,14 @@ def app():
             "WTF_CSRF_ENABLED": False,
         }
     )
+
+
+@pytest.fixture(scope="session")
+def schema_options():
+    # The schema comes from the app's migrations (examples/migrations, found as
+    # Flask-Migrate finds it), upgraded once per run, as production builds it. (In a
+    # project of its own, the ini file's "schema_from = migrations" says the same.)
+    return {"schema_from": "migrations"}
 
 
 @pytest.fixture
