@@ -289,16 +289,34 @@ def recreate_database(url: str | URL) -> None:
     _create(target, keep=False)
 
 
-def clone_postgresql(url: str | URL, template: str) -> None:
+def kept(url: str) -> bool:
+    """Whether the database :func:`database_for_tests` made under ``url`` (a key of
+    :func:`made_here`) is kept between runs (otherwise it was created empty in this
+    run)."""
+    with _lock:
+        return bool(_made.get(url))
+
+
+def clone_postgresql(url: str | URL, template: str, admin: t.Any = None) -> None:
     """Make the PostgreSQL database at ``url`` a copy of the database ``template`` on
     the same server (``CREATE DATABASE ... TEMPLATE``), dropping it first. Only for a
-    database this process made; nobody may be connected to either."""
+    database this process made; nobody may be connected to either.
+
+    :param admin: an autocommit connection to the server's maintenance database to use
+        (default: a new one).
+    """
     target = _url(url)
     if made_here(target) is None:
         raise NotATestDatabaseError(
             f"flask_testcase replaces only databases it created, not {target.render_as_string()!r}"
         )
-    with _server_connection(target) as (conn, name, quoted):
+    with contextlib.ExitStack() as stack:
+        if admin is None:
+            conn, name, quoted = stack.enter_context(_server_connection(target))
+        else:
+            assert target.database is not None
+            conn, name = admin, target.database
+            quoted = _quote(conn, name)
         _drop_postgresql(conn, name, quoted)
         conn.exec_driver_sql(f"CREATE DATABASE {quoted} TEMPLATE {_quote(conn, template)}")
 

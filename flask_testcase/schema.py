@@ -546,7 +546,7 @@ class _Template:
         assert plan.made is not None
         # Nothing may be connected to the worker's database while it is replaced.
         plan.engine.dispose()
-        clone_postgresql(plan.made, self.name)
+        clone_postgresql(plan.made, self.name, self._admin)
 
 
 def _plan(
@@ -555,12 +555,22 @@ def _plan(
     build_key_: str,
     check: Callable[[str | None, Connection], None],
 ) -> _Plan:
+    from .databases import kept
     from .databases import made_here
 
     url = engine.url
     if _is_memory(url):
         return _Plan(engine, "build")
     made = made_here(url)
+    template = None
+    if made is not None and url.get_backend_name() == "postgresql":
+        name = _Template.name_for(url)
+        if name is not None:
+            template = _Template(url, name, build_key_)
+            if not kept(made):
+                # Created empty for this run, and replaced by a copy of the template:
+                # nothing to read in it (the isolation's guard checks the copy).
+                return _Plan(engine, "template", made, template)
     with _direct_connect(engine) as conn:
         check(key, conn)
         marker = _read_marker(conn)
@@ -568,10 +578,8 @@ def _plan(
         conn.rollback()
     if marker == build_key_:
         return _Plan(engine, "reuse", made)
-    if made is not None and url.get_backend_name() == "postgresql":
-        name = _Template.name_for(url)
-        if name is not None:
-            return _Plan(engine, "template", made, _Template(url, name, build_key_))
+    if template is not None:
+        return _Plan(engine, "template", made, template)
     if made is not None and not empty:
         return _Plan(engine, "recreate", made)
     return _Plan(engine, "build", made)

@@ -225,6 +225,22 @@ class TestTraps:
             app.logger.warning("still heard")
         assert [r.getMessage() for r in caplog.records] == ["still heard"]
 
+    def test_logging_and_the_apps_engines_are_restored_when_a_migration_fails(
+        self, migrations: Path
+    ) -> None:
+        import logging.config
+
+        saved = logging.config.fileConfig, logging.config.dictConfig
+        broken_revision(migrations)
+        app = create_app(directory=migrations)
+        with app.app_context():
+            engines = dict(db.engines)
+        with pytest.raises(MigrationError), database_isolation(db, app, schema_from="migrations"):
+            pass
+        assert (logging.config.fileConfig, logging.config.dictConfig) == saved
+        with app.app_context():
+            assert dict(db.engines) == engines
+
     def test_flask_migrates_own_upgrade_disables_them(
         self, migrations: Path, tmp_path: Path
     ) -> None:
