@@ -49,6 +49,7 @@ import weakref
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
+    from collections.abc import Iterator
     from collections.abc import Mapping
 
     import flask
@@ -252,6 +253,22 @@ def _direct_connect(engine: Engine) -> Connection:
     return direct_connect(engine)
 
 
+@contextlib.contextmanager
+def _checked(engine: Engine, check: Callable[[Connection], None]) -> Iterator[Connection]:
+    """A direct connection to ``engine``'s database, refused by ``check`` or not: a
+    refused one is invalidated, never back to the pool (it may reach a database that
+    is never to be used)."""
+    conn = _direct_connect(engine)
+    try:
+        check(conn)
+    except BaseException:
+        conn.invalidate()
+        conn.close()
+        raise
+    with conn:
+        yield conn
+
+
 def _begin(conn: Connection) -> None:
     """Begin a real transaction: pysqlite would run DDL outside one (and commit it)."""
     conn.begin()
@@ -337,8 +354,7 @@ def _from_models(
             # Outside any test transaction and committed: MySQL commits DDL
             # implicitly, which would end a test's transaction, and the tables must
             # outlive the test.
-            with _direct_connect(engine) as conn:
-                check(key, conn)
+            with _checked(engine, functools.partial(check, key)) as conn:
                 conn.rollback()
                 with conn.begin():
                     if options.schema_hook is not None:
@@ -571,8 +587,7 @@ def _plan(
                 # Created empty for this run, and replaced by a copy of the template:
                 # nothing to read in it (the isolation's guard checks the copy).
                 return _Plan(engine, "template", made, template)
-    with _direct_connect(engine) as conn:
-        check(key, conn)
+    with _checked(engine, functools.partial(check, key)) as conn:
         marker = _read_marker(conn)
         empty = marker is None and _is_empty(conn)
         conn.rollback()
@@ -676,11 +691,11 @@ def _build(
             engine = plan.build_engine or plan.engine
             conn = connections.get(engine)
             if conn is None:
-                conn = connections[engine] = stack.enter_context(_direct_connect(engine))
                 if plan.template is not None and engine is plan.build_engine:
-                    plan.template.check(conn)
+                    guard = plan.template.check
                 else:
-                    check(key, conn)
+                    guard = functools.partial(check, key)
+                conn = connections[engine] = stack.enter_context(_checked(engine, guard))
                 conn.rollback()
                 _begin(conn)
                 if key in building:
