@@ -27,6 +27,7 @@ from .run import make_benches
 from .run import measure_memory
 from .run import run_rounds
 from .run import warm_up
+from .stats import load_average
 from .stats import summarise
 
 __all__ = ["main"]
@@ -55,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         memory_tests = args.tests
     log = sys.stderr
     started = time.perf_counter()
+    load_at_start = load_average()
+    if load_at_start is not None:
+        print(f"Load average {' '.join(map(str, load_at_start))} on {os.cpu_count()} CPUs.",
+              file=log)  # fmt: skip
 
     with contextlib.ExitStack() as stack:
         pg = None
@@ -74,13 +79,14 @@ def main(argv: list[str] | None = None) -> int:
         for bench in benches:
             warm_up(bench)
         print(f"Timing {runs} run(s) of each...", file=log, flush=True)
-        run_rounds(benches, runs, log)
+        load_by_round = run_rounds(benches, runs, log)
         memory: dict[str, dict[str, t.Any]] = {}
         if "memory" in args.groups:
             print(f"Memory: {memory_tests} tests per harness...", file=log, flush=True)
             memory = measure_memory(MEMORY_HARNESSES, memory_tests)
 
-    summary = summarise(benches, memory, runs)
+    summary = summarise(benches, memory, runs, load_at_start)
+    summary["meta"]["load_by_round"] = load_by_round
     summary["meta"]["seconds"] = round(time.perf_counter() - started, 1)
     table = report.format_table(summary)
     print(table)

@@ -10,7 +10,14 @@ import dataclasses
 
 __all__ = [
     "DEFAULT_TESTS",
+    "EXTRA_COMPARISONS",
     "GROUPS",
+    "JUDGE_MAX_SPREAD",
+    "JUDGE_MIN_MEMORY_TESTS",
+    "JUDGE_MIN_RUNS",
+    "JUDGE_MIN_TESTS",
+    "JUDGE_RESOLUTION",
+    "JUDGE_TRIM_FROM",
     "LABELS",
     "MEMORY_HARNESSES",
     "MEMORY_LIMIT_MB",
@@ -39,6 +46,10 @@ GROUPS: dict[str, tuple[str, str, str]] = {
     "skip": ("A test skipped with @unittest.skip", "unittest_skip", "ratio"),
 }
 
+#: Group name -> more (reference harness, "ratio" or "speedup") columns the table prints
+#: after the reference's.
+EXTRA_COMPARISONS: dict[str, list[tuple[str, str]]] = {}
+
 #: Harness name -> how the table and the chart call it.
 LABELS = {
     "floor": "unittest, app per class (floor)",
@@ -62,10 +73,43 @@ LABELS = {
 }
 
 #: Tests per suite in each group: a full run, and ``--quick``.
-DEFAULT_TESTS = {"request": 200, "sqlite": 200, "postgresql": 200, "live": 20, "skip": 2000}
-QUICK_TESTS = {"request": 50, "sqlite": 40, "postgresql": 40, "live": 5, "skip": 500}
+DEFAULT_TESTS = {"request": 200, "sqlite": 200, "postgresql": 200, "live": 40, "skip": 2000}
+QUICK_TESTS = {"request": 50, "sqlite": 40, "postgresql": 40, "live": 20, "skip": 500}
 #: Tests in each memory run: a full run, and ``--quick``.
-MEMORY_TESTS, QUICK_MEMORY_TESTS = 2000, 300
+MEMORY_TESTS, QUICK_MEMORY_TESTS = 2000, 1000
+
+# -- when a target is judged -----------------------------------------------------------
+#
+# A target is judged (met or MISSED) only when its measurement is stable enough to
+# mean something; otherwise the table says "not judged" and why. Stable enough means
+# all of:
+#
+# - at least JUDGE_MIN_RUNS runs, since a ratio is the median of the runs' ratios;
+# - both suites ran at least JUDGE_MIN_TESTS[group] tests, in whole classes of
+#   suites.TESTS_PER_CLASS (a class of 5 tests pays its per-class cost, such as the
+#   app of app_per_class or a live server, over 5 tests instead of 10);
+# - the runs agree: the spread of their ratios ((max - min) / median) is at most
+#   JUDGE_MAX_SPREAD;
+# - the verdict is clear: the median is not within JUDGE_RESOLUTION of the bound, and
+#   every run's ratio falls on the same side of the bound (from
+#   JUDGE_TRIM_FROM runs on, every run but the highest and the lowest), so a ratio
+#   whose runs straddle the bound is "too close to call" rather than met or missed by
+#   the luck of the median.
+
+#: Runs needed before a target is judged.
+JUDGE_MIN_RUNS = 3
+#: Tests per suite needed before a target of the group is judged.
+JUDGE_MIN_TESTS = {"request": 50, "sqlite": 40, "postgresql": 40, "live": 20}
+#: The largest spread of the runs' ratios ((max - min) / median) of a judged target.
+JUDGE_MAX_SPREAD = 0.5
+#: A median closer than this (a fraction of the bound) to the bound is too close to
+#: call: runs of the same suites differ by that much on a quiet machine.
+JUDGE_RESOLUTION = 0.03
+#: From this many runs on, the highest and the lowest run's ratio are left out when
+#: checking that the runs fall on one side of the bound.
+JUDGE_TRIM_FROM = 5
+#: Tests in a memory run needed before its growth is judged.
+JUDGE_MIN_MEMORY_TESTS = 1000
 #: The harnesses whose memory growth is measured, and the growth allowed.
 MEMORY_HARNESSES = ("flask_testcase", "flask_testcase_per_class")
 MEMORY_LIMIT_MB = 20.0

@@ -8,6 +8,7 @@ import typing as t
 
 from .chart import write_chart
 from .memory import WARM_UP
+from .plan import EXTRA_COMPARISONS
 from .plan import GROUPS
 from .plan import LABELS
 
@@ -31,14 +32,21 @@ def format_table(summary: Summary) -> str:
         f"Median of {meta['runs']} run(s); ratios computed within each run, then the median. "
         f"Python {meta['python']}, {meta['cpus']} CPUs, {meta['tests_per_class']} tests per class."
     )
+    lines += _load_lines(meta)
     rows = summary["benchmarks"]
     for group, (title, ref_name, kind) in GROUPS.items():
         group_rows = [r for r in rows if r["group"] == group]
         if not group_rows:
             continue
-        head = "x " + LABELS[ref_name] if kind == "ratio" else "faster than " + LABELS[ref_name]
+        comparisons = [(ref_name, kind), *EXTRA_COMPARISONS.get(group, [])]
         lines += ["", f"{title}, {group_rows[0]['tests']} tests", ""]
-        lines.append(f"  {'harness':<50} {'ms/test':>9}  {'min-max':>15}  {head}")
+        if len(comparisons) > 1:
+            for i, (ref, how) in enumerate(comparisons, 1):
+                lines.append(f"  ({i}) {_comparison(ref, how)}")
+            heads = "  ".join(f"{f'({i})':>7}" for i in range(1, len(comparisons) + 1))
+        else:
+            heads = _comparison(ref_name, kind)
+        lines.append(f"  {'harness':<50} {'ms/test':>9}  {'min-max':>15}  {heads}")
         for r in group_rows:
             if r["error"] is not None:
                 first = _error_line(r["error"])
@@ -47,8 +55,13 @@ def format_table(summary: Summary) -> str:
                 continue
             ms = r["per_test_ms"]
             spread = f"{_fmt_ms(min(ms))}-{_fmt_ms(max(ms))}" if ms else "-"
-            ratio = r["vs_reference"]
-            shown = "-" if ratio is None else f"{ratio:.2f}x"
+            ratios = [r["vs_reference"]]
+            ratios += [r.get("vs_more", {}).get(ref) for ref, _ in comparisons[1:]]
+            shown = (
+                "  ".join(f"{'-' if x is None else f'{x:.2f}x':>7}" for x in ratios)
+                if len(comparisons) > 1
+                else ("-" if ratios[0] is None else f"{ratios[0]:.2f}x")
+            )
             lines.append(f"  {r['label']:<50} {_fmt_ms(r['median_ms']):>9}  {spread:>15}  {shown}")
     if summary["memory"]:
         lines += ["", "Memory: one-request tests in one process, RSS after gc.collect()", ""]
@@ -69,19 +82,52 @@ def format_table(summary: Summary) -> str:
             f"\nApps created by skipped flask_testcase tests: "
             f"{summary['apps_created_by_skipped_tests']}"
         )
-    lines += ["", "Targets", ""]
+    lines += ["", "Targets (judged only when the runs are long and steady enough:"
+              " see docs/speed.rst)", ""]  # fmt: skip
     for target in summary["targets"]:
         if target["value"] is None:
             state, value = "not measured", "-"
         else:
-            state = "met" if target["met"] else "MISSED"
-            unit = {"ratio": "x", "speedup": "x faster", "MB": " MB"}[target["kind"]]
+            unit = {"ratio": "x", "speedup": "x faster", "MB": " MB", "s": " s"}[target["kind"]]
             value = f"{target['value']:.2f}{unit}"
-        bound = {"ratio": "<= {:.1f}x", "speedup": ">= {:.0f}x", "MB": "< {:.0f} MB"}[
-            target["kind"]
-        ].format(target["bound"])
+            if target.get("not_judged"):
+                state = f"not judged: {target['not_judged']}"
+            else:
+                state = "met" if target["met"] else "MISSED"
+        bound = {"ratio": "<= {:.1f}x", "speedup": ">= {:.0f}x", "MB": "< {:.0f} MB",
+                 "s": "<= {:.1f} s"}[target["kind"]].format(target["bound"])  # fmt: skip
         lines.append(f"  {target['title']:<58} {value:>14}  target {bound:<10} {state}")
     return "\n".join(lines)
+
+
+def _comparison(reference: str, kind: str) -> str:
+    """A comparison column's heading."""
+    return ("x " if kind == "ratio" else "faster than ") + LABELS[reference]
+
+
+def _load_lines(meta: dict[str, t.Any]) -> list[str]:
+    """The load the run ran under, and a warning when the machine was busy."""
+    start, end = meta.get("load_at_start"), meta.get("load_at_end")
+    if start is None and end is None:
+        return ["Load average: not known on this system."]
+
+    def shown(load: list[float] | None) -> str:
+        return "unknown" if load is None else " ".join(f"{x:.2f}" for x in load)
+
+    lines = [
+        f"Load average (1, 5, 15 min) at start {shown(start)}, at end {shown(end)};"
+        f" {meta['cpus']} CPUs."
+    ]
+    if meta.get("load_by_round"):
+        lines[0] += " After each run: " + ", ".join(f"{x:.2f}" for x in meta["load_by_round"]) + "."
+    cpus = meta["cpus"] or 1
+    # The run itself keeps about one CPU busy, which the load at its end includes.
+    if (start is not None and start[0] >= cpus / 2) or (end is not None and end[0] >= cpus / 2 + 1):
+        lines.append(
+            "The machine was busy: times are longer and noisier than on an idle machine;"
+            " ratios, taken within each run, suffer less."
+        )
+    return lines
 
 
 def write_results(summary: Summary, table: str, out: Path) -> list[Path]:

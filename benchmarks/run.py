@@ -23,6 +23,7 @@ import unittest
 from pathlib import Path
 
 from . import suites
+from .stats import load_average
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -153,12 +154,14 @@ def warm_up(bench: Bench) -> None:
         bench.unavailable = "NotImplementedError" in bench.error
 
 
-def run_rounds(benches: list[Bench], runs: int, log: t.TextIO) -> None:
+def run_rounds(benches: list[Bench], runs: int, log: t.TextIO) -> list[float]:
     """Time ``runs`` rounds of every bench, appending seconds per test to its
     :attr:`Bench.times`; a bench that fails stops there with :attr:`Bench.error` set.
 
     :param log: where to print a line per round.
+    :return: the 1-minute load average after each round (empty where unknown).
     """
+    loads: list[float] = []
     by_group: dict[str, list[Bench]] = {}
     for bench in benches:
         by_group.setdefault(bench.group, []).append(bench)
@@ -182,8 +185,13 @@ def run_rounds(benches: list[Bench], runs: int, log: t.TextIO) -> None:
             for bench in order:
                 if bench.error is None:
                     bench.times.append(seconds[id(bench)] / bench.tests)
-        print(f"  round {r + 1}/{runs} took {time.perf_counter() - started:.1f} s",
+        load = load_average()
+        if load is not None:
+            loads.append(load[0])
+        shown = "" if load is None else f" (load {load[0]:.2f})"
+        print(f"  round {r + 1}/{runs} took {time.perf_counter() - started:.1f} s{shown}",
               file=log, flush=True)  # fmt: skip
+    return loads
 
 
 def measure_memory(harnesses: t.Iterable[str], n: int) -> dict[str, dict[str, t.Any]]:

@@ -18,6 +18,15 @@ import pytest
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
+# benchmarks/ is a directory of the repository, not an installed package.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import report  # noqa: E402
+from benchmarks.plan import Target  # noqa: E402
+from benchmarks.run import Bench  # noqa: E402
+from benchmarks.stats import judge  # noqa: E402
+
 TINY = ["--tests", "3", "--runs", "1"]
 
 
@@ -71,6 +80,23 @@ def test_benchmark_command_runs_every_harness_and_writes_results(tmp_path: Path)
     assert "flask_testcase pytest plugin db, session app" in completed.stdout
     assert "Targets" in completed.stdout
     assert "PostgreSQL suites skipped (--no-postgresql)" in completed.stderr
+
+    # The load the run ran under is printed and saved; one run of 3 tests judges nothing.
+    assert "Load average (1, 5, 15 min) at start " in completed.stdout
+    meta = t.cast("dict[str, t.Any]", results["meta"])
+    assert len(meta["load_at_start"]) == len(meta["load_at_end"]) == 3
+    assert len(meta["load_by_round"]) == 1
+    targets = t.cast("list[dict[str, t.Any]]", results["targets"])
+    measured = [x for x in targets if x["value"] is not None]
+    assert len(measured) >= 10
+    for target in measured:
+        assert target["met"] is None, target
+        assert target["not_judged"] in (
+            "1 run(s), at least 3 needed",
+            "3 tests, at least 1000 needed",  # the memory runs
+        ), target
+    assert "not judged: 1 run(s), at least 3 needed" in completed.stdout
+    assert " met\n" not in completed.stdout and "MISSED" not in completed.stdout
     assert (tmp_path / "results.txt").read_text(encoding="utf-8").strip() in completed.stdout
     assert (tmp_path / "benchmark.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
@@ -123,3 +149,115 @@ def test_benchmark_postgresql_suites_run_and_leave_no_database(tmp_path: Path) -
     finally:
         engine.dispose()
     assert names == []
+
+
+# -- judging a target (no timing: the times are made up) --------------------------------
+
+
+def _bench(harness: str, ms: list[float], tests: int = 40) -> Bench:
+    bench = Bench("sqlite", harness, tests, run=lambda n: 0.0)
+    bench.times = [x / 1000 for x in ms]
+    return bench
+
+
+AT_MOST = Target("ours vs floor", "sqlite", "ours", "floor", "ratio", 1.2)
+AT_LEAST = Target("ours vs create/drop", "sqlite", "ours", "slow", "speedup", 5.0)
+
+
+@pytest.mark.parametrize(
+    ("target", "ours", "other", "met", "value"),
+    [
+        (AT_MOST, [11.0, 10.5, 12.0], [10.0, 10.0, 10.0], True, 1.1),
+        (AT_MOST, [14.0, 13.0, 15.0], [10.0, 10.0, 10.0], False, 1.4),
+        (AT_LEAST, [10.0, 10.0, 10.0], [60.0, 70.0, 65.0], True, 6.5),
+        (AT_LEAST, [10.0, 10.0, 10.0], [30.0, 35.0, 40.0], False, 3.5),
+        # With 5 runs or more, the highest and the lowest may fall on the other side.
+        (AT_MOST, [10.0, 11.0, 11.0, 11.0, 13.0], [10.0] * 5, True, 1.1),
+    ],
+)
+def test_a_steady_measurement_is_judged(
+    target: Target, ours: list[float], other: list[float], met: bool, value: float
+) -> None:
+    verdict = judge(target, _bench("ours", ours), _bench("other", other))
+
+    assert verdict.not_judged is None
+    assert verdict.met is met
+    assert verdict.value == pytest.approx(value)
+    assert len(verdict.ratios) == len(ours)
+
+
+@pytest.mark.parametrize(
+    ("ours", "other", "tests", "why"),
+    [
+        ([11.0, 11.0], [10.0, 10.0], 40, "2 run(s), at least 3 needed"),
+        ([11.0] * 3, [10.0] * 3, 5, "5 tests per suite, at least 40 needed"),
+        (
+            [11.0] * 3,
+            [10.0] * 3,
+            45,
+            "45 tests per suite is not whole classes of 10: per-class costs would weigh"
+            " more than in a real suite",
+        ),
+        (
+            [5.0, 11.0, 20.0],
+            [10.0] * 3,
+            40,
+            "runs disagree, 0.50x to 2.00x (a spread of 136%, at most 50%)",
+        ),
+        (
+            [11.5, 12.5, 13.0],
+            [10.0] * 3,
+            40,
+            "too close to call, runs from 1.15x to 1.30x fall on both sides of the target",
+        ),
+        (
+            [12.1, 12.2, 11.9],
+            [10.0] * 3,
+            40,
+            "too close to call, 1.21x is within 3% of the target, finer than this method can tell",
+        ),
+    ],
+)
+def test_a_short_or_unsteady_measurement_is_not_judged(
+    ours: list[float], other: list[float], tests: int, why: str
+) -> None:
+    verdict = judge(AT_MOST, _bench("ours", ours, tests), _bench("other", other, tests))
+
+    assert verdict.met is None
+    assert verdict.not_judged == why
+    assert verdict.value is not None
+
+
+def test_a_target_whose_harness_did_not_run_is_not_measured() -> None:
+    failed = _bench("ours", [11.0] * 3)
+    failed.error = "it broke"
+
+    for measured in (None, failed):
+        verdict = judge(AT_MOST, measured, _bench("floor", [10.0] * 3))
+        assert verdict == (None, None, None, [])
+
+
+def test_the_table_prints_the_load_and_each_verdict() -> None:
+    def row(title: str, met: bool | None, why: str | None) -> dict[str, t.Any]:
+        return {"title": title, "kind": "ratio", "bound": 1.2, "value": 1.1, "met": met,
+                "not_judged": why}  # fmt: skip
+
+    summary = {
+        "meta": {"runs": 3, "python": "3.x", "cpus": 2, "tests_per_class": 10,
+                 "load_at_start": [1.5, 1.0, 0.5], "load_at_end": [2.0, 1.2, 0.6],
+                 "load_by_round": [1.75, 1.9, 2.0]},
+        "benchmarks": [],
+        "memory": {},
+        "targets": [row("a", True, None), row("b", False, None), row("c", None, "2 run(s)")],
+    }  # fmt: skip
+
+    table = report.format_table(summary)
+
+    assert (
+        "Load average (1, 5, 15 min) at start 1.50 1.00 0.50, at end 2.00 1.20 0.60; 2 CPUs."
+        " After each run: 1.75, 1.90, 2.00." in table
+    )
+    assert "The machine was busy" in table
+    lines = table.splitlines()
+    assert [line.split()[-1] for line in lines[-3:-1]] == ["met", "MISSED"]
+    assert lines[-1].endswith("target <= 1.2x    not judged: 2 run(s)")
