@@ -14,6 +14,8 @@ import contextlib
 import errno
 import logging
 import os
+import queue
+import selectors
 import socket
 import threading
 import time
@@ -48,10 +50,6 @@ logger = logging.getLogger("flask_testcase.live_server")
 #: classes (and pytest-xdist workers) never collide on a fixed port.
 DEFAULT_PORT = 0
 DEFAULT_TIMEOUT = 5.0
-
-# How often the server loop checks for shutdown; bounds the time a class's shutdown
-# takes. The loop sleeps in select() in between, so this costs no measurable CPU.
-_POLL_INTERVAL = 0.02
 
 _SERVER = "_flask_testcase_live_server"
 # The environ key under which the dispatcher leaves the response for the handler.
@@ -106,35 +104,129 @@ def _log(type: str, message: str, *args: t.Any) -> None:
 
 
 class _Server(ThreadedWSGIServer):
-    """Keeps the open connections, so that stopping the server can close idle ones.
+    """Serves each connection on a handler thread kept for the next one, keeps the open
+    connections so that stopping can close idle ones, and serves until told to stop,
+    at once.
 
-    Handler threads are daemons that Werkzeug does not join; a browser's speculative
-    connection that never sends a request would otherwise keep one alive after the
-    class.
+    socketserver's ``ThreadingMixIn`` starts a thread per connection: on a busy
+    machine that took longer than serving the request (the new thread must be
+    scheduled before ``Thread.start()`` returns, and again to run). Here a connection
+    goes to an idle handler thread, or to a new one when none is idle, so that
+    requests are still served concurrently, however many connections are held open.
+    Handler threads are daemons; a browser's speculative connection that never sends
+    a request would keep one busy after the class, so stopping shuts down the open
+    connections before it ends the handler threads.
+
+    socketserver's ``serve_forever`` notices ``shutdown()`` only when its poll interval
+    ends, which every class's last test waited for (10 ms on average with a 20 ms
+    interval, a millisecond per test in a class of ten); :meth:`serve_until_stopped`
+    also waits on a socket that :meth:`stop_serving` writes to, so it leaves its loop
+    as soon as it is told to.
     """
+
+    #: :meth:`handle_request` only runs once the listening socket is readable: it must
+    #: not wait (and so miss a stop) if the connection is gone by then.
+    timeout = 0.0
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         self._tracking_lock = threading.Lock()
         self._open_connections: set[socket.socket] = set()
-        self._handler_threads: set[threading.Thread] = set()
+        self._handler_threads: list[threading.Thread] = []
+        #: Handler threads waiting for a connection that none has been given yet.
+        self._idle_handlers = 0
+        #: Connections for the handler threads; None tells one to end.
+        self._connections: queue.SimpleQueue[tuple[socket.socket, t.Any] | None] = (
+            queue.SimpleQueue()
+        )
+        self._stopping = False
+        self._stopped = threading.Event()
         super().__init__(*args, **kwargs)
+        # After Werkzeug's __init__, which calls server_close() on a socket of its own.
+        self._wake, self._waker = socket.socketpair()
+
+    def process_request(self, request: t.Any, client_address: t.Any) -> None:
+        """Hand the connection to an idle handler thread, or to a new one."""
+        with self._tracking_lock:
+            idle = self._idle_handlers > 0
+            if idle:
+                self._idle_handlers -= 1
+        if not idle:
+            thread = threading.Thread(
+                target=self._handle_connections,
+                name=f"flask_testcase live server port {self.server_address[1]} request handler",
+                daemon=True,
+            )
+            with self._tracking_lock:
+                self._handler_threads.append(thread)
+            thread.start()
+        self._connections.put((request, client_address))
+
+    def _handle_connections(self) -> None:
+        """A handler thread: serve connections until told to end."""
+        while True:
+            item = self._connections.get()
+            if item is None:
+                return
+            request, client_address = item
+            # What ThreadingMixIn's per-connection thread does.
+            try:
+                self.finish_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
+            with self._tracking_lock:
+                self._idle_handlers += 1
+
+    def serve_until_stopped(self) -> None:
+        """Accept connections until :meth:`stop_serving`, then close the listening
+        socket (as Werkzeug's ``serve_forever`` does)."""
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self.socket, selectors.EVENT_READ)
+                selector.register(self._wake, selectors.EVENT_READ)
+                while not self._stopping:
+                    ready = selector.select()
+                    if self._stopping:
+                        break
+                    if any(key.fileobj is self.socket for key, _ in ready):
+                        self.handle_request()
+                    self.service_actions()
+        finally:
+            self.server_close()
+            self._stopped.set()
+
+    def stop_serving(self, timeout: float) -> bool:
+        """Tell :meth:`serve_until_stopped` to return and wait for it; return whether
+        it did within ``timeout`` seconds."""
+        self._stopping = True
+        with contextlib.suppress(OSError):
+            self._waker.send(b"\0")
+        return self._stopped.wait(timeout)
+
+    def server_close(self) -> None:
+        try:
+            super().server_close()
+        finally:
+            self._close_wake_sockets()
+
+    def _close_wake_sockets(self) -> None:
+        for name in ("_wake", "_waker"):
+            sock: socket.socket | None = vars(self).get(name)
+            if sock is not None:
+                sock.close()
 
     def track(self, connection: socket.socket) -> None:
-        thread = threading.current_thread()
-        # socketserver's default name differs between Python versions and says
-        # nothing; this one names the server in "still running: ..." messages.
-        thread.name = f"flask_testcase live server port {self.server_address[1]} request handler"
         with self._tracking_lock:
             self._open_connections.add(connection)
-            self._handler_threads = {th for th in self._handler_threads if th.is_alive()}
-            self._handler_threads.add(thread)
 
     def untrack(self, connection: socket.socket) -> None:
         with self._tracking_lock:
             self._open_connections.discard(connection)
 
     def close_connections(self, timeout: float) -> list[threading.Thread]:
-        """Shut down open connections and join their threads; return those still alive."""
+        """Shut down open connections, end the handler threads and join them; return
+        those still alive. Call it once the server has stopped serving."""
         with self._tracking_lock:
             connections = list(self._open_connections)
             threads = list(self._handler_threads)
@@ -142,6 +234,8 @@ class _Server(ThreadedWSGIServer):
             # Wakes a handler blocked reading the next request line: it sees EOF.
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
+        for _ in threads:
+            self._connections.put(None)
         deadline = time.monotonic() + timeout
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -283,14 +377,25 @@ def _unavailable(start_response: StartResponse, reason: str) -> list[bytes]:
 
 class _Response:
     """The app's response; closing it reports the request finished, once, however often
-    it is closed (the handler closes it again in case Werkzeug did not)."""
+    it is closed (the handler closes it again in case Werkzeug did not).
+
+    It closes itself once its last chunk is written. Werkzeug closes it only after
+    waiting for more bytes from the client (up to 10 ms, or until the client closes
+    the connection), which the end of the test would wait for; the app's part of the
+    request is over when the body is written.
+    """
 
     def __init__(self, result: Iterable[bytes], done: t.Callable[[], None]) -> None:
         self._result = result
         self._done: t.Callable[[], None] | None = done
 
     def __iter__(self) -> Iterator[bytes]:
-        return iter(self._result)
+        # A for loop, not ``yield from``: if Werkzeug stops iterating (the client went
+        # away), it closes us itself, and the result must not be closed a second
+        # time when this generator is collected.
+        for chunk in self._result:  # noqa: UP028
+            yield chunk
+        self.close()
 
     def close(self) -> None:
         done, self._done = self._done, None
@@ -341,7 +446,7 @@ class _LiveServer:
     def _serve(self, started: threading.Event) -> None:
         started.set()
         try:
-            self.server.serve_forever(poll_interval=_POLL_INTERVAL)
+            self.server.serve_until_stopped()
         except BaseException as exc:
             self.error = exc
             logger.exception("The live server thread stopped")
@@ -367,9 +472,8 @@ class _LiveServer:
     def stop(self) -> None:
         """Stop accepting, close the listening socket and open connections, join threads."""
         if self.thread.is_alive():
-            # Returns once serve_forever has left its loop; Werkzeug then closes the
-            # listening socket on the server thread, which we join.
-            self.server.shutdown()
+            # The server thread leaves its loop and closes the listening socket.
+            self.server.stop_serving(self.timeout)
         else:
             self.server.server_close()
         self.thread.join(self.timeout)

@@ -685,10 +685,10 @@ class TestShutdown:
     ) -> None:
         from flask_testcase import live_server
 
-        def broken(self: t.Any, poll_interval: float = 0.5) -> None:
+        def broken(self: t.Any) -> None:
             raise RuntimeError("selector exploded")
 
-        monkeypatch.setattr(live_server._Server, "serve_forever", broken)
+        monkeypatch.setattr(live_server._Server, "serve_until_stopped", broken)
 
         class Case(Served):
             def test_a(self) -> None:
@@ -800,6 +800,141 @@ class TestSerialisedRequests:
                 b"the test ended before this request's turn came.\n",
             ),
         }
+
+
+class TestServerInternals:
+    """How the server serves and stops, tested on its parts."""
+
+    @staticmethod
+    def _serving(app: flask.Flask) -> t.Any:
+        from flask_testcase.live_server import _LiveServer
+
+        server = _LiveServer("127.0.0.1", 0, timeout=5)
+        attachment = server.dispatcher.attach(app, "the test", serialize=False)
+        return server, attachment
+
+    @staticmethod
+    def _wait_until_idle(server: t.Any) -> None:
+        # A handler thread is idle again once its connection has ended, just after
+        # the client has its response.
+        deadline = time.monotonic() + 10
+        while not server.server._idle_handlers and time.monotonic() < deadline:
+            time.sleep(0.001)
+
+    def test_handler_threads_are_reused_for_the_next_connection(self) -> None:
+        app = flask.Flask(__name__)
+        app.add_url_rule("/", "ident", lambda: str(threading.get_ident()))
+        server, attachment = self._serving(app)
+        url = f"http://127.0.0.1:{server.port}/"
+        try:
+            idents = []
+            for _ in range(3):
+                idents.append(get(url)[1])
+                self._wait_until_idle(server)
+            assert len(set(idents)) == 1
+            assert len(server.server._handler_threads) == 1
+        finally:
+            server.dispatcher.detach(attachment)
+            server.stop()
+        assert not server.server._handler_threads[0].is_alive()
+
+    def test_a_held_connection_gets_a_handler_thread_of_its_own(self) -> None:
+        app = flask.Flask(__name__)
+        app.add_url_rule("/", "index", lambda: "ok")
+        server, attachment = self._serving(app)
+        url = f"http://127.0.0.1:{server.port}/"
+        try:
+            assert get(url) == (200, "ok")
+            self._wait_until_idle(server)
+            # Two connections held open, never used, as a browser's speculative ones.
+            held = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(2)]
+            try:
+                assert get(url) == (200, "ok")
+                assert len(server.server._handler_threads) == 3
+            finally:
+                for sock in held:
+                    sock.close()
+        finally:
+            server.dispatcher.detach(attachment)
+            server.stop()
+
+    def test_stopping_wakes_the_server_loop_at_once(self) -> None:
+        from flask_testcase.live_server import _LiveServer
+
+        server = _LiveServer("127.0.0.1", 0, timeout=5)
+        # The loop waits in select() with no timeout: only the stop's wake-up can end
+        # it, so a missing wake-up would make stop_serving() give up after 5 s.
+        assert server.server.stop_serving(5) is True
+        server.thread.join(5)
+        assert not server.thread.is_alive()
+        assert refuses(server.port)
+        server.stop()
+
+    @staticmethod
+    def _respond(dispatcher: t.Any, closed: list[str]) -> t.Any:
+        from werkzeug.test import EnvironBuilder
+
+        statuses: list[str] = []
+        body = dispatcher(EnvironBuilder("/").get_environ(), lambda s, h: statuses.append(s))
+        assert statuses == ["200 OK"]
+        return body
+
+    def test_a_response_ends_its_request_once_its_body_is_written(self) -> None:
+        from flask_testcase.live_server import _Dispatcher
+
+        closed: list[str] = []
+        app = flask.Flask(__name__)
+
+        @app.route("/")
+        def index() -> flask.Response:
+            response = flask.Response(["a", "b"])
+            response.call_on_close(lambda: closed.append("closed"))
+            return response
+
+        dispatcher = _Dispatcher(timeout=5)
+        attachment = dispatcher.attach(app, "the test", serialize=True)
+        body = self._respond(dispatcher, closed)
+        chunks = iter(body)
+        assert next(chunks) == b"a"
+        assert next(chunks) == b"b"
+        assert attachment.active == 1
+        assert closed == []
+        # The server asks for the next chunk once it has written the last one.
+        assert list(chunks) == []
+        assert attachment.active == 0
+        assert closed == ["closed"]
+        # Werkzeug closes it again after reading what the client sent: nothing more.
+        body.close()
+        assert closed == ["closed"]
+        dispatcher.detach(attachment)
+
+    def test_a_response_left_unfinished_ends_its_request_when_closed_once(self) -> None:
+        import gc
+
+        from flask_testcase.live_server import _Dispatcher
+
+        closed: list[str] = []
+        app = flask.Flask(__name__)
+
+        @app.route("/")
+        def index() -> flask.Response:
+            response = flask.Response(["a", "b"])
+            response.call_on_close(lambda: closed.append("closed"))
+            return response
+
+        dispatcher = _Dispatcher(timeout=5)
+        attachment = dispatcher.attach(app, "the test", serialize=True)
+        body = self._respond(dispatcher, closed)
+        chunks = iter(body)
+        # The client went away after the first chunk: the server stops iterating.
+        assert next(chunks) == b"a"
+        assert attachment.active == 1
+        body.close()
+        assert attachment.active == 0
+        del chunks
+        gc.collect()
+        assert closed == ["closed"]
+        dispatcher.detach(attachment)
 
 
 MODULE = """
