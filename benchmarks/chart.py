@@ -12,7 +12,8 @@ if t.TYPE_CHECKING:
 __all__ = ["write_chart"]
 
 #: Groups drawn, in order (the skip suite's microseconds would only flatten a panel).
-PANELS = ("request", "sqlite", "postgresql", "live")
+PANELS = ("request", "sqlite", "postgresql", "live", "live400", "schema_sqlite",
+          "schema_postgresql")  # fmt: skip
 OURS = "#2a7ab0"
 PEERS = "#b0b0b0"
 

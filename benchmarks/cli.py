@@ -21,6 +21,8 @@ from .plan import DEFAULT_TESTS
 from .plan import GROUPS
 from .plan import MEMORY_HARNESSES
 from .plan import MEMORY_TESTS
+from .plan import NOT_QUICK
+from .plan import POSTGRESQL_GROUPS
 from .plan import QUICK_MEMORY_TESTS
 from .plan import QUICK_TESTS
 from .run import make_benches
@@ -61,12 +63,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Load average {' '.join(map(str, load_at_start))} on {os.cpu_count()} CPUs.",
               file=log)  # fmt: skip
 
+    pg_server = None
     with contextlib.ExitStack() as stack:
         pg = None
-        if "postgresql" in args.groups:
+        if args.groups & POSTGRESQL_GROUPS:
             if args.no_postgresql:
                 print("PostgreSQL suites skipped (--no-postgresql).", file=log)
             else:
+                if args.throwaway_postgresql:
+                    args.postgresql_url = stack.enter_context(_throwaway_postgresql(log))
                 problem = postgresql.unreachable(args.postgresql_url)
                 if problem:
                     print(f"PostgreSQL suites skipped: {problem}", file=log)
@@ -74,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
                     pg = stack.enter_context(
                         postgresql.benchmark_databases(args.postgresql_url, args.database)
                     )
+                    pg_server = pg.describe()
         benches = make_benches(args.groups, tests, pg)
         print(f"Warming up {len(benches)} suites...", file=log, flush=True)
         for bench in benches:
@@ -87,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = summarise(benches, memory, runs, load_at_start)
     summary["meta"]["load_by_round"] = load_by_round
+    summary["meta"]["postgresql"] = pg_server
     summary["meta"]["seconds"] = round(time.perf_counter() - started, 1)
     table = report.format_table(summary)
     print(table)
@@ -100,6 +107,18 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed or failed_memory else 0
 
 
+@contextlib.contextmanager
+def _throwaway_postgresql(log: t.TextIO) -> t.Iterator[str]:
+    """Start a throwaway PostgreSQL server; yield its URL without a database name."""
+    import sqlalchemy as sa
+
+    from flask_testcase.servers import temporary_postgresql
+
+    with temporary_postgresql(database="test_bench_server") as server:
+        print(f"Throwaway PostgreSQL server started ({server.url}).", file=log)
+        yield sa.make_url(server.url).set(database="").render_as_string(hide_password=False)
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     """Parse and check the arguments; ``groups`` is added, the set of groups to run."""
     parser = argparse.ArgumentParser(
@@ -108,7 +127,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "per-test times and ratios.",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="fewer tests and 3 runs (about a minute)"
+        "--quick",
+        action="store_true",
+        help="fewer tests and 3 runs, without " + ", ".join(sorted(NOT_QUICK)) + " unless"
+        " --only names it (a few minutes)",
     )
     parser.add_argument("--runs", type=int, help="runs of each suite (default 5, 3 with --quick)")
     parser.add_argument(
@@ -122,6 +144,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--postgresql-url",
         default=os.environ.get("BENCH_POSTGRESQL_URL", postgresql.DEFAULT_URL),
         help="server to create the benchmark databases on (default %(default)s)",
+    )
+    parser.add_argument(
+        "--throwaway-postgresql",
+        action="store_true",
+        help="run the PostgreSQL suites on a throwaway server started for the run"
+        " (flask_testcase.servers.temporary_postgresql: durability off, as tests run it)"
+        " instead of --postgresql-url",
     )
     parser.add_argument(
         "--database",
@@ -144,6 +173,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     groups = set(args.only.split(",")) if args.only else {*GROUPS, "memory"}
+    if args.quick and not args.only:
+        groups -= NOT_QUICK
     unknown = groups - {*GROUPS, "memory"}
     if unknown:
         parser.error(f"unknown group(s) {', '.join(sorted(unknown))}")

@@ -22,6 +22,9 @@ __all__ = [
     "MEMORY_HARNESSES",
     "MEMORY_LIMIT_MB",
     "MEMORY_TESTS",
+    "NOT_QUICK",
+    "PER_OPERATION_GROUPS",
+    "POSTGRESQL_GROUPS",
     "QUICK_MEMORY_TESTS",
     "QUICK_TESTS",
     "TARGETS",
@@ -43,12 +46,42 @@ GROUPS: dict[str, tuple[str, str, str]] = {
         "speedup",
     ),
     "live": ("Live server, one HTTP request per test", "flask_testing_live", "speedup"),
+    "live400": (
+        "Live server, a long run of one-request tests (left out of --quick)",
+        "flask_testing_live",
+        "speedup",
+    ),
     "skip": ("A test skipped with @unittest.skip", "unittest_skip", "ratio"),
+    "schema_sqlite": (
+        "26 tables built by migrations, SQLite in memory (POST a row, read it back)",
+        "rollback_recipe",
+        "ratio",
+    ),
+    "schema_postgresql": (
+        "26 tables built by migrations, PostgreSQL (POST a row, read it back)",
+        "rollback_recipe",
+        "ratio",
+    ),
+    "schema_setup": (
+        "Before the first test: the 26-table schema on PostgreSQL, per operation",
+        "create_all",
+        "ratio",
+    ),
 }
+
+#: Groups that need a PostgreSQL server.
+POSTGRESQL_GROUPS = {"postgresql", "schema_postgresql", "schema_setup"}
+
+#: Groups whose benches time operations, not tests in classes: no whole-classes rule,
+#: and the table says ms/op.
+PER_OPERATION_GROUPS = {"schema_setup"}
 
 #: Group name -> more (reference harness, "ratio" or "speedup") columns the table prints
 #: after the reference's.
-EXTRA_COMPARISONS: dict[str, list[tuple[str, str]]] = {}
+EXTRA_COMPARISONS: dict[str, list[tuple[str, str]]] = {
+    "schema_sqlite": [("create_drop_all", "speedup"), ("migrate_per_test", "speedup")],
+    "schema_postgresql": [("create_drop_all", "speedup"), ("migrate_per_test", "speedup")],
+}
 
 #: Harness name -> how the table and the chart call it.
 LABELS = {
@@ -70,11 +103,26 @@ LABELS = {
     "flask_testcase_live_per_class": "flask_testcase LiveServerTestCase, app_per_class",
     "unittest_skip": "unittest.TestCase",
     "flask_testcase_skip": "flask_testcase.TestCase",
+    "migrate_per_test": "Flask-Migrate upgrade/downgrade per test",
+    "flask_testcase_migrations": "flask_testcase, per class, from migrations",
+    "flask_testcase_real_commit": "flask_testcase, per class, real-commit mode",
+    "create_all": "create_all, empty database",
+    "create_all_existing": "create_all, tables already there (kept database)",
+    "upgrade_from_empty": "Flask-Migrate upgrade, empty database",
+    "upgrade_at_head": "Flask-Migrate upgrade, already at head",
+    "flask_testcase_reuse": "flask_testcase, second run reusing its database",
+    "clone_template": "CREATE DATABASE ... TEMPLATE, then a first query",
+    "flask_testcase_clone": "flask_testcase, a worker's clone of the template",
 }
 
 #: Tests per suite in each group: a full run, and ``--quick``.
-DEFAULT_TESTS = {"request": 200, "sqlite": 200, "postgresql": 200, "live": 40, "skip": 2000}
-QUICK_TESTS = {"request": 50, "sqlite": 40, "postgresql": 40, "live": 20, "skip": 500}
+DEFAULT_TESTS = {"request": 200, "sqlite": 200, "postgresql": 200, "live": 40, "live400": 400,
+                 "skip": 2000, "schema_sqlite": 100, "schema_postgresql": 100,
+                 "schema_setup": 5}  # fmt: skip
+QUICK_TESTS = {**DEFAULT_TESTS, "request": 50, "sqlite": 40, "postgresql": 40, "live": 20,
+               "skip": 500, "schema_sqlite": 40, "schema_postgresql": 40}  # fmt: skip
+#: Groups a ``--quick`` run leaves out unless ``--only`` names them.
+NOT_QUICK = {"live400"}
 #: Tests in each memory run: a full run, and ``--quick``.
 MEMORY_TESTS, QUICK_MEMORY_TESTS = 2000, 1000
 
@@ -99,7 +147,8 @@ MEMORY_TESTS, QUICK_MEMORY_TESTS = 2000, 1000
 #: Runs needed before a target is judged.
 JUDGE_MIN_RUNS = 3
 #: Tests per suite needed before a target of the group is judged.
-JUDGE_MIN_TESTS = {"request": 50, "sqlite": 40, "postgresql": 40, "live": 20}
+JUDGE_MIN_TESTS = {"request": 50, "sqlite": 40, "postgresql": 40, "live": 20, "live400": 400,
+                   "schema_sqlite": 40, "schema_postgresql": 40, "schema_setup": 5}  # fmt: skip
 #: The largest spread of the runs' ratios ((max - min) / median) of a judged target.
 JUDGE_MAX_SPREAD = 0.5
 #: A median closer than this (a fraction of the bound) to the bound is too close to
@@ -122,9 +171,9 @@ class Target:
     title: str
     group: str
     harness: str
-    reference: str
-    kind: str  # "ratio" (time / reference) or "speedup" (reference / time)
-    bound: float  # ratio at most, speedup at least
+    reference: str | None  # None for kind "s"
+    kind: str  # "ratio" (time / reference), "speedup" (reference / time), "s" (seconds)
+    bound: float  # ratio at most, speedup at least, seconds at most
 
 
 TARGETS = [
@@ -156,4 +205,36 @@ TARGETS = [
            "flask_testing_live", "speedup", 5.0),
     Target("live server, app_per_class vs Flask-Testing's", "live",
            "flask_testcase_live_per_class", "flask_testing_live", "speedup", 5.0),
+    # Issue 23: the live server per class in the default (rollback) mode, over 400 tests.
+    Target("live server, 400 tests, app_per_class vs Flask-Testing's", "live400",
+           "flask_testcase_live_per_class", "flask_testing_live", "speedup", 15.0),
+    # Issue 21: on 26 tables, either front door within 1.2x of the hand-written recipe.
+    Target("26 tables, SQLite memory: app_per_class vs rollback recipe", "schema_sqlite",
+           "flask_testcase_per_class", "rollback_recipe", "ratio", 1.2),
+    Target("26 tables, SQLite memory: plugin db vs rollback recipe", "schema_sqlite",
+           "flask_testcase_pytest_db", "rollback_recipe", "ratio", 1.2),
+    Target("26 tables, SQLite memory: from migrations vs rollback recipe", "schema_sqlite",
+           "flask_testcase_migrations", "rollback_recipe", "ratio", 1.2),
+    Target("26 tables, PostgreSQL: app_per_class vs rollback recipe", "schema_postgresql",
+           "flask_testcase_per_class", "rollback_recipe", "ratio", 1.2),
+    Target("26 tables, PostgreSQL: plugin db vs rollback recipe", "schema_postgresql",
+           "flask_testcase_pytest_db", "rollback_recipe", "ratio", 1.2),
+    Target("26 tables, PostgreSQL: from migrations vs rollback recipe", "schema_postgresql",
+           "flask_testcase_migrations", "rollback_recipe", "ratio", 1.2),
+    # Issue 23: real-commit mode against rollback mode and against create/drop.
+    Target("26 tables, SQLite memory: real commit vs rollback mode", "schema_sqlite",
+           "flask_testcase_real_commit", "flask_testcase_per_class", "ratio", 3.0),
+    Target("26 tables, SQLite memory: real commit vs create/drop", "schema_sqlite",
+           "flask_testcase_real_commit", "create_drop_all", "speedup", 2.0),
+    Target("26 tables, PostgreSQL: real commit vs rollback mode", "schema_postgresql",
+           "flask_testcase_real_commit", "flask_testcase_per_class", "ratio", 3.0),
+    Target("26 tables, PostgreSQL: real commit vs create/drop", "schema_postgresql",
+           "flask_testcase_real_commit", "create_drop_all", "speedup", 5.0),
+    # Issue 21: start-up on PostgreSQL.
+    Target("PostgreSQL: a second run's reuse vs one create_all", "schema_setup",
+           "flask_testcase_reuse", "create_all", "ratio", 1.0),
+    Target("PostgreSQL: an xdist worker's clone, ready", "schema_setup",
+           "flask_testcase_clone", None, "s", 0.3),
+    Target("PostgreSQL: CREATE DATABASE ... TEMPLATE, ready (the least)", "schema_setup",
+           "clone_template", None, "s", 0.3),
 ]  # fmt: skip

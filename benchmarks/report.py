@@ -11,6 +11,7 @@ from .memory import WARM_UP
 from .plan import EXTRA_COMPARISONS
 from .plan import GROUPS
 from .plan import LABELS
+from .plan import PER_OPERATION_GROUPS
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -33,20 +34,24 @@ def format_table(summary: Summary) -> str:
         f"Python {meta['python']}, {meta['cpus']} CPUs, {meta['tests_per_class']} tests per class."
     )
     lines += _load_lines(meta)
+    if meta.get("postgresql"):
+        lines.append(f"PostgreSQL suites on {meta['postgresql']}.")
     rows = summary["benchmarks"]
     for group, (title, ref_name, kind) in GROUPS.items():
         group_rows = [r for r in rows if r["group"] == group]
         if not group_rows:
             continue
         comparisons = [(ref_name, kind), *EXTRA_COMPARISONS.get(group, [])]
-        lines += ["", f"{title}, {group_rows[0]['tests']} tests", ""]
+        counted = "operations" if group in PER_OPERATION_GROUPS else "tests"
+        lines += ["", f"{title}, {group_rows[0]['tests']} {counted}", ""]
         if len(comparisons) > 1:
             for i, (ref, how) in enumerate(comparisons, 1):
                 lines.append(f"  ({i}) {_comparison(ref, how)}")
             heads = "  ".join(f"{f'({i})':>7}" for i in range(1, len(comparisons) + 1))
         else:
             heads = _comparison(ref_name, kind)
-        lines.append(f"  {'harness':<50} {'ms/test':>9}  {'min-max':>15}  {heads}")
+        unit = "ms/op" if group in PER_OPERATION_GROUPS else "ms/test"
+        lines.append(f"  {'harness':<50} {unit:>9}  {'min-max':>15}  {heads}")
         for r in group_rows:
             if r["error"] is not None:
                 first = _error_line(r["error"])
@@ -84,9 +89,14 @@ def format_table(summary: Summary) -> str:
         )
     lines += ["", "Targets (judged only when the runs are long and steady enough:"
               " see docs/speed.rst)", ""]  # fmt: skip
+    ran = {r["group"] for r in rows} | {"memory"}
+    left_out = [x for x in summary["targets"] if x["group"] not in ran]
     for target in summary["targets"]:
+        if target["group"] not in ran:
+            continue
         if target["value"] is None:
-            state, value = "not measured", "-"
+            value, why = "-", target.get("not_judged")
+            state = f"not measured: {why}" if why else "not measured"
         else:
             unit = {"ratio": "x", "speedup": "x faster", "MB": " MB", "s": " s"}[target["kind"]]
             value = f"{target['value']:.2f}{unit}"
@@ -97,6 +107,8 @@ def format_table(summary: Summary) -> str:
         bound = {"ratio": "<= {:.1f}x", "speedup": ">= {:.0f}x", "MB": "< {:.0f} MB",
                  "s": "<= {:.1f} s"}[target["kind"]].format(target["bound"])  # fmt: skip
         lines.append(f"  {target['title']:<58} {value:>14}  target {bound:<10} {state}")
+    if left_out:
+        lines.append(f"  ({len(left_out)} more, of groups this run left out)")
     return "\n".join(lines)
 
 

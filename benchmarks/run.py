@@ -66,6 +66,10 @@ PYTEST_DATABASE_SUITES: dict[str, tuple[str, tuple[str, ...]]] = {
     "pytest_create_drop": ("db_create_drop", _NO_PLUGIN),
     "flask_testcase_pytest_db": ("db_plugin", _FLASK_TESTCASE),
 }
+#: The same on the 26-table schema: the plugin's ``db`` with a session app.
+PYTEST_SCHEMA_SUITES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "flask_testcase_pytest_db": ("schema_db_plugin", _FLASK_TESTCASE),
+}
 
 
 @dataclasses.dataclass
@@ -135,12 +139,62 @@ def make_benches(
                 Bench("postgresql", harness, tests["postgresql"], _pytest(suite, plugin, uri),
                       check=_no_rows_left(uri))
             )  # fmt: skip
-    if "live" in groups:
-        for harness, factory in suites.live_server_suites().items():
-            benches.append(Bench("live", harness, tests["live"], _in_process(factory), mute=True))
+    for group in ("live", "live400"):
+        if group in groups:
+            for harness, factory in suites.live_server_suites().items():
+                run = _in_process(factory)
+                benches.append(Bench(group, harness, tests[group], run, mute=True))
     if "skip" in groups:
         for harness, factory in suites.skip_suites().items():
             benches.append(Bench("skip", harness, tests["skip"], _in_process(factory)))
+    if "schema_sqlite" in groups:
+        benches += _schema_benches("schema_sqlite", tests["schema_sqlite"], {})
+    if "schema_postgresql" in groups and pg is not None:
+        from . import schema_app
+
+        # A database per harness that changes the schema; the others share one made
+        # with create_all (the migrations harness, when it runs, gets an empty one).
+        shared = pg.make("_schema", schema_app.db.metadata)
+        urls = {
+            "create_drop_all": pg.make("_schema_ddl"),
+            "migrate_per_test": pg.make("_schema_migrate"),
+            "flask_testcase_migrations": pg.make("_schema_migrated"),
+        }
+        benches += _schema_benches(
+            "schema_postgresql", tests["schema_postgresql"], urls, shared, schema_app.db.metadata
+        )
+    if "schema_setup" in groups and pg is not None:
+        from .startup import startup_runs
+
+        for harness, run in startup_runs(pg).items():
+            benches.append(Bench("schema_setup", harness, tests["schema_setup"], run, mute=True))
+    return benches
+
+
+def _schema_benches(
+    group: str,
+    tests: int,
+    urls: dict[str, str],
+    shared: str = "sqlite://",
+    metadata: t.Any = None,
+) -> list[Bench]:
+    """The benches of a group on the 26-table schema.
+
+    :param urls: the database of each harness that does not use ``shared``.
+    :param metadata: the schema's, to count the rows left after each run (None: no
+        count, as for in-memory databases, which end with their app).
+    """
+    benches = []
+    for harness in suites.schema_suites(shared):
+        uri = urls.get(harness, shared)
+        factory = suites.schema_suites(uri)[harness]
+        check = None if metadata is None else _no_rows_left(uri, metadata)
+        # Migrations log through Alembic's logging set-up, to file descriptor 2.
+        benches.append(Bench(group, harness, tests, _in_process(factory), check=check,
+                             mute=harness == "migrate_per_test"))  # fmt: skip
+    for harness, (suite, plugin) in PYTEST_SCHEMA_SUITES.items():
+        check = None if metadata is None else _no_rows_left(shared, metadata)
+        benches.append(Bench(group, harness, tests, _pytest(suite, plugin, shared), check=check))
     return benches
 
 
@@ -296,11 +350,12 @@ def _muted() -> Iterator[None]:
             os.close(fd)
 
 
-def _no_rows_left(uri: str) -> Callable[[], str | None]:
-    """A bench's ``check``: the database at ``uri`` holds no row after a run."""
+def _no_rows_left(uri: str, metadata: t.Any = None) -> Callable[[], str | None]:
+    """A bench's ``check``: the database at ``uri`` holds no row after a run (in the
+    tables of ``metadata``, the 20-table app's by default)."""
 
     def check() -> str | None:
-        rows = suites.count_rows(uri)
+        rows = suites.count_rows(uri, metadata)
         return f"{rows} rows left in the database after the suite" if rows else None
 
     return check

@@ -26,6 +26,7 @@ from .plan import JUDGE_RESOLUTION
 from .plan import JUDGE_TRIM_FROM
 from .plan import LABELS
 from .plan import MEMORY_LIMIT_MB
+from .plan import PER_OPERATION_GROUPS
 from .plan import TARGETS
 
 if t.TYPE_CHECKING:
@@ -88,7 +89,7 @@ class Verdict(t.NamedTuple):
 
 
 def _meets(target: Target, value: float) -> bool:
-    return value <= target.bound if target.kind == "ratio" else value >= target.bound
+    return value >= target.bound if target.kind == "speedup" else value <= target.bound
 
 
 def judge(target: Target, measured: Bench | None, against: Bench | None) -> Verdict:
@@ -96,15 +97,21 @@ def judge(target: Target, measured: Bench | None, against: Bench | None) -> Verd
     (see the rules in :mod:`benchmarks.plan`).
 
     :param measured: the harness the target is about, or None if it did not run.
-    :param against: its reference, or None if it did not run.
+    :param against: its reference, or None if it did not run (or if the target, of
+        kind ``"s"``, has none: its value is then ``measured``'s seconds per operation).
     """
-    if measured is None or against is None:
+    if measured is not None and measured.unavailable:
+        return Verdict(None, None, "not built yet", [])
+    if measured is None or (against is None and target.kind != "s"):
         return Verdict(None, None, None, [])
-    ratios = run_ratios(measured, against, target.kind)
+    if against is None:
+        ratios = [] if measured.error else list(measured.times)
+    else:
+        ratios = run_ratios(measured, against, target.kind)
     if not ratios:
         return Verdict(None, None, None, [])
     value = statistics.median(ratios)
-    why = _why_not_judged(target, measured, against, ratios, value)
+    why = _why_not_judged(target, measured, against or measured, ratios, value)
     return Verdict(value, None if why else _meets(target, value), why, ratios)
 
 
@@ -117,7 +124,7 @@ def _why_not_judged(
     tests = min(measured.tests, against.tests)
     if tests < least:
         return f"{tests} tests per suite, at least {least} needed"
-    if tests % suites.TESTS_PER_CLASS:
+    if target.group not in PER_OPERATION_GROUPS and tests % suites.TESTS_PER_CLASS:
         return (
             f"{tests} tests per suite is not whole classes of {suites.TESTS_PER_CLASS}:"
             " per-class costs would weigh more than in a real suite"
@@ -125,12 +132,12 @@ def _why_not_judged(
     spread = (max(ratios) - min(ratios)) / value
     if spread > JUDGE_MAX_SPREAD:
         return (
-            f"runs disagree, {min(ratios):.2f}x to {max(ratios):.2f}x (a spread of"
-            f" {spread:.0%}, at most {JUDGE_MAX_SPREAD:.0%})"
+            f"runs disagree, {_shown(target, min(ratios))} to {_shown(target, max(ratios))}"
+            f" (a spread of {spread:.0%}, at most {JUDGE_MAX_SPREAD:.0%})"
         )
     if abs(value - target.bound) < JUDGE_RESOLUTION * target.bound:
         return (
-            f"too close to call, {value:.2f}x is within {JUDGE_RESOLUTION:.0%} of the"
+            f"too close to call, {_shown(target, value)} is within {JUDGE_RESOLUTION:.0%} of the"
             " target, finer than this method can tell"
         )
     middle = sorted(ratios)
@@ -138,10 +145,14 @@ def _why_not_judged(
         middle = middle[1:-1]
     if len({_meets(target, r) for r in middle}) > 1:
         return (
-            f"too close to call, runs from {middle[0]:.2f}x to {middle[-1]:.2f}x fall on"
-            " both sides of the target"
+            f"too close to call, runs from {_shown(target, middle[0])} to"
+            f" {_shown(target, middle[-1])} fall on both sides of the target"
         )
     return None
+
+
+def _shown(target: Target, value: float) -> str:
+    return f"{value:.2f} s" if target.kind == "s" else f"{value:.2f}x"
 
 
 def load_average() -> list[float] | None:

@@ -12,8 +12,7 @@ import typing as t
 
 import pytest
 
-from benchmarks.suites import KINDS
-from benchmarks.suites import TESTS_PER_CLASS
+from benchmarks.suites import pytest_post_and_read_back
 
 if t.TYPE_CHECKING:
     from flask.testing import FlaskClient
@@ -21,10 +20,4 @@ if t.TYPE_CHECKING:
 
 @pytest.mark.parametrize("i", range(int(os.environ.get("BENCH_TESTS", "10"))))
 def test_post_and_read_back(client: FlaskClient, db: t.Any, i: int) -> None:
-    kind = KINDS[i // TESTS_PER_CLASS % len(KINDS)]
-    name = f"{kind} {i:05d}"
-    response = client.post(f"/{kind}/", data={"name": name})
-    assert response.status_code in (302, 303)  # 303 from Flask 3.2
-    response = client.get(response.location)
-    assert response.status_code == 200
-    assert name.encode() in response.data
+    pytest_post_and_read_back(client, i)
