@@ -66,9 +66,12 @@ PYTEST_DATABASE_SUITES: dict[str, tuple[str, tuple[str, ...]]] = {
     "pytest_create_drop": ("db_create_drop", _NO_PLUGIN),
     "flask_testcase_pytest_db": ("db_plugin", _FLASK_TESTCASE),
 }
-#: The same on the 26-table schema: the plugin's ``db`` with a session app.
-PYTEST_SCHEMA_SUITES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "flask_testcase_pytest_db": ("schema_db_plugin", _FLASK_TESTCASE),
+#: The same on the 26-table schema: the plugin's ``db`` with a session app, and the
+#: hand-written rollback recipe as pytest fixtures (``BENCH_FIXTURES`` picks the
+#: conftest's shape): harness -> (directory, plugin arguments, fixtures).
+PYTEST_SCHEMA_SUITES: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "pytest_rollback_recipe": ("schema_db", _NO_PLUGIN, "recipe"),
+    "flask_testcase_pytest_db": ("schema_db", _FLASK_TESTCASE, "plugin"),
 }
 
 
@@ -85,6 +88,10 @@ class Bench:
     check: Callable[[], str | None] | None = None
     #: Whether to mute file descriptors 1 and 2 (child processes that print).
     mute: bool = False
+    #: Whether a run is cut into slices interleaved with the other harnesses'. A pytest
+    #: suite runs whole in one process instead, as a real suite does, so that what its
+    #: session pays once (the app, the schema) is spread over all of its tests.
+    sliced: bool = True
     #: Seconds per test, one per round.
     times: list[float] = dataclasses.field(default_factory=list)
     error: str | None = None
@@ -116,13 +123,14 @@ def make_benches(
         for harness, factory in suites.request_suites().items():
             benches.append(Bench("request", harness, tests["request"], _in_process(factory)))
         for harness, (suite, plugin) in PYTEST_REQUEST_SUITES.items():
-            benches.append(Bench("request", harness, tests["request"], _pytest(suite, plugin)))
+            run = _pytest(suite, plugin)
+            benches.append(Bench("request", harness, tests["request"], run, sliced=False))
     if "sqlite" in groups:
         for harness, factory in suites.database_suites("sqlite://").items():
             benches.append(Bench("sqlite", harness, tests["sqlite"], _in_process(factory)))
         for harness, (suite, plugin) in PYTEST_DATABASE_SUITES.items():
             run = _pytest(suite, plugin, "sqlite://")
-            benches.append(Bench("sqlite", harness, tests["sqlite"], run))
+            benches.append(Bench("sqlite", harness, tests["sqlite"], run, sliced=False))
     if "postgresql" in groups and pg is not None:
         # create_all/drop_all gets a database of its own: it drops the schema the
         # rollback-based harnesses rely on.
@@ -137,7 +145,7 @@ def make_benches(
             uri = pg.ddl_url if harness == "pytest_create_drop" else pg.url
             benches.append(
                 Bench("postgresql", harness, tests["postgresql"], _pytest(suite, plugin, uri),
-                      check=_no_rows_left(uri))
+                      check=_no_rows_left(uri), sliced=False)
             )  # fmt: skip
     for group in ("live", "live400"):
         if group in groups:
@@ -192,9 +200,10 @@ def _schema_benches(
         # Migrations log through Alembic's logging set-up, to file descriptor 2.
         benches.append(Bench(group, harness, tests, _in_process(factory), check=check,
                              mute=harness == "migrate_per_test"))  # fmt: skip
-    for harness, (suite, plugin) in PYTEST_SCHEMA_SUITES.items():
+    for harness, (suite, plugin, fixtures) in PYTEST_SCHEMA_SUITES.items():
         check = None if metadata is None else _no_rows_left(shared, metadata)
-        benches.append(Bench(group, harness, tests, _pytest(suite, plugin, shared), check=check))
+        run = _pytest(suite, plugin, shared, {"BENCH_FIXTURES": fixtures})
+        benches.append(Bench(group, harness, tests, run, check=check, sliced=False))
     return benches
 
 
@@ -228,12 +237,13 @@ def run_rounds(benches: list[Bench], runs: int, log: t.TextIO) -> list[float]:
             shift = r % len(group)
             order = group[shift:] + group[:shift]
             seconds = dict.fromkeys(map(id, order), 0.0)
-            for size in _chunks(group[0].tests):
+            for i, size in enumerate(_chunks(group[0].tests)):
                 for bench in order:
-                    if bench.error is not None:
+                    if bench.error is not None or (not bench.sliced and i):
                         continue
                     try:
-                        seconds[id(bench)] += _run_once(bench, size)
+                        n = size if bench.sliced else bench.tests
+                        seconds[id(bench)] += _run_once(bench, n)
                     except Exception as e:
                         bench.error = _describe(e)
             for bench in order:
@@ -287,13 +297,17 @@ def _in_process(factory: suites.SuiteFactory) -> Callable[[int], float]:
 
 
 def _pytest(
-    suite: str, plugin: tuple[str, ...], database: str | None = None
+    suite: str,
+    plugin: tuple[str, ...],
+    database: str | None = None,
+    more_env: dict[str, str] | None = None,
 ) -> Callable[[int], float]:
     """A bench's ``run`` for one of the pytest suites (``benchmarks/pytest_suites``),
     run in a child process with only the timer and the plugin ``plugin`` loads (``-p``
     arguments); it times the test loop only (startup and collection excluded).
 
     :param database: the URL the suite's app uses (``BENCH_DATABASE_URL``).
+    :param more_env: more environment variables for the suite.
     """
 
     def run(n: int) -> float:
@@ -310,6 +324,7 @@ def _pytest(
             }
             if database is not None:
                 env["BENCH_DATABASE_URL"] = database
+            env.update(more_env or {})
             plugins = ["-p", "benchmarks.pytest_timer", *plugin]
             completed = subprocess.run(
                 [sys.executable, "-m", "pytest", "-q", "-c", str(PYTEST_SUITES / "pytest.ini"),

@@ -219,11 +219,11 @@ def apps_created_by_skipped_tests() -> int:
 # -- database --------------------------------------------------------------------------
 
 
-def _app_ctx_id() -> int:
+def app_ctx_id() -> int:
     return id(flask.globals.app_ctx._get_current_object())  # type: ignore[attr-defined]
 
 
-def _sqlite_savepoints(engine: sa.Engine) -> None:
+def sqlite_savepoints(engine: sa.Engine) -> None:
     """The SQLAlchemy docs' fix for pysqlite, whose own transaction handling breaks
     SAVEPOINT: let SQLAlchemy emit BEGIN itself."""
 
@@ -281,8 +281,8 @@ def _database_suites(
             with cls.app.app_context():
                 cls.engine = the_db.engine
                 if cls.engine.dialect.name == "sqlite":
-                    _sqlite_savepoints(cls.engine)
-                _schema_once(cls.engine, the_db.metadata)
+                    sqlite_savepoints(cls.engine)
+                schema_once(cls.engine, the_db.metadata)
 
         @classmethod
         def tearDownClass(cls) -> None:
@@ -303,7 +303,7 @@ def _database_suites(
                     join_transaction_mode="create_savepoint",
                     query_cls=the_db.Query,
                 ),
-                scopefunc=_app_ctx_id,
+                scopefunc=app_ctx_id,
             )
             self.client = self.app.test_client()
 
@@ -358,7 +358,7 @@ def flask_testcase_db(
 _SCHEMA_MADE: set[object] = set()
 
 
-def _schema_once(engine: sa.Engine, metadata: sa.MetaData) -> None:
+def schema_once(engine: sa.Engine, metadata: sa.MetaData) -> None:
     """``create_all`` once per database, as a hand-written session fixture does."""
     memory = engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
     key = id(engine) if memory else engine.url.render_as_string(hide_password=False)

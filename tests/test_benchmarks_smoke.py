@@ -50,7 +50,8 @@ def _rows(results: dict[str, t.Any], group: str) -> dict[str, dict[str, t.Any]]:
 
 #: The harnesses on the 26-table schema; the last two wait for their features.
 SCHEMA_HARNESSES = ("create_drop_all", "migrate_per_test", "rollback_recipe", "flask_testcase",
-                    "flask_testcase_per_class", "flask_testcase_pytest_db")  # fmt: skip
+                    "flask_testcase_per_class", "pytest_rollback_recipe",
+                    "flask_testcase_pytest_db")  # fmt: skip
 NOT_BUILT_YET = ("flask_testcase_migrations", "flask_testcase_real_commit")
 
 
