@@ -18,14 +18,6 @@ import pytest
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
-# benchmarks/ is a directory of the repository, not an installed package.
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks import report  # noqa: E402
-from benchmarks.plan import Target  # noqa: E402
-from benchmarks.run import Bench  # noqa: E402
-from benchmarks.stats import judge  # noqa: E402
 
 TINY = ["--tests", "3", "--runs", "1"]
 
@@ -189,14 +181,33 @@ def test_benchmark_postgresql_suites_run_and_leave_no_database(tmp_path: Path) -
 # -- judging a target (no timing: the times are made up) --------------------------------
 
 
-def _bench(harness: str, ms: list[float], tests: int = 40) -> Bench:
-    bench = Bench("sqlite", harness, tests, run=lambda n: 0.0)
+@pytest.fixture(scope="module")
+def bm() -> t.Iterator[t.Any]:
+    """The benchmark's modules, imported from the repository (benchmarks/ is not an
+    installed package) and forgotten afterwards: a module left in ``sys.modules``
+    makes later pytester runs warn that it cannot be rewritten."""
+    import importlib
+    import types
+
+    sys.path.insert(0, str(ROOT))
+    try:
+        names = ("report", "plan", "run", "stats")
+        modules = {name: importlib.import_module(f"benchmarks.{name}") for name in names}
+        yield types.SimpleNamespace(**modules)
+    finally:
+        sys.path.remove(str(ROOT))
+        for name in [m for m in sys.modules if m == "benchmarks" or m.startswith("benchmarks.")]:
+            del sys.modules[name]
+
+
+def _bench(bm: t.Any, harness: str, ms: list[float], tests: int = 40) -> t.Any:
+    bench = bm.run.Bench("sqlite", harness, tests, run=lambda n: 0.0)
     bench.times = [x / 1000 for x in ms]
     return bench
 
 
-AT_MOST = Target("ours vs floor", "sqlite", "ours", "floor", "ratio", 1.2)
-AT_LEAST = Target("ours vs create/drop", "sqlite", "ours", "slow", "speedup", 5.0)
+AT_MOST = ("ours vs floor", "sqlite", "ours", "floor", "ratio", 1.2)
+AT_LEAST = ("ours vs create/drop", "sqlite", "ours", "slow", "speedup", 5.0)
 
 
 @pytest.mark.parametrize(
@@ -211,9 +222,12 @@ AT_LEAST = Target("ours vs create/drop", "sqlite", "ours", "slow", "speedup", 5.
     ],
 )
 def test_a_steady_measurement_is_judged(
-    target: Target, ours: list[float], other: list[float], met: bool, value: float
-) -> None:
-    verdict = judge(target, _bench("ours", ours), _bench("other", other))
+    bm: t.Any, target: tuple[t.Any, ...], ours: list[float], other: list[float], met: bool,
+    value: float,
+) -> None:  # fmt: skip
+    verdict = bm.stats.judge(
+        bm.plan.Target(*target), _bench(bm, "ours", ours), _bench(bm, "other", other)
+    )
 
     assert verdict.not_judged is None
     assert verdict.met is met
@@ -254,25 +268,32 @@ def test_a_steady_measurement_is_judged(
     ],
 )
 def test_a_short_or_unsteady_measurement_is_not_judged(
-    ours: list[float], other: list[float], tests: int, why: str
+    bm: t.Any, ours: list[float], other: list[float], tests: int, why: str
 ) -> None:
-    verdict = judge(AT_MOST, _bench("ours", ours, tests), _bench("other", other, tests))
+    verdict = bm.stats.judge(
+        bm.plan.Target(*AT_MOST), _bench(bm, "ours", ours, tests), _bench(bm, "other", other, tests)
+    )
 
     assert verdict.met is None
     assert verdict.not_judged == why
     assert verdict.value is not None
 
 
-def test_a_target_whose_harness_did_not_run_is_not_measured() -> None:
-    failed = _bench("ours", [11.0] * 3)
+def test_a_target_whose_harness_did_not_run_is_not_measured(bm: t.Any) -> None:
+    failed = _bench(bm, "ours", [11.0] * 3)
     failed.error = "it broke"
+    not_built = _bench(bm, "ours", [])
+    not_built.error, not_built.unavailable = "NotImplementedError: not built yet", True
+    target = bm.plan.Target(*AT_MOST)
 
     for measured in (None, failed):
-        verdict = judge(AT_MOST, measured, _bench("floor", [10.0] * 3))
+        verdict = bm.stats.judge(target, measured, _bench(bm, "floor", [10.0] * 3))
         assert verdict == (None, None, None, [])
+    verdict = bm.stats.judge(target, not_built, _bench(bm, "floor", [10.0] * 3))
+    assert verdict == (None, None, "not built yet", [])
 
 
-def test_the_table_prints_the_load_and_each_verdict() -> None:
+def test_the_table_prints_the_load_and_each_verdict(bm: t.Any) -> None:
     def row(title: str, met: bool | None, why: str | None, group: str = "memory") -> t.Any:
         return {"title": title, "group": group, "kind": "ratio", "bound": 1.2, "value": 1.1,
                 "met": met, "not_judged": why}  # fmt: skip
@@ -287,7 +308,7 @@ def test_the_table_prints_the_load_and_each_verdict() -> None:
                     row("d", True, None, group="live")],
     }  # fmt: skip
 
-    table = report.format_table(summary)
+    table = bm.report.format_table(summary)
 
     assert (
         "Load average (1, 5, 15 min) at start 1.50 1.00 0.50, at end 2.00 1.20 0.60; 2 CPUs."
@@ -299,3 +320,16 @@ def test_the_table_prints_the_load_and_each_verdict() -> None:
     assert lines[-2].endswith("target <= 1.2x    not judged: 2 run(s)")
     # A target of a group that did not run is left out, and counted.
     assert lines[-1] == "  (1 more, of groups this run left out)"
+
+
+def test_a_target_in_seconds_is_judged_on_the_harness_alone(bm: t.Any) -> None:
+    target = bm.plan.Target("clone, ready", "schema_setup", "clone", None, "s", 0.3)
+
+    fast = bm.stats.judge(target, _bench(bm, "clone", [60.0, 70.0, 65.0], tests=5), None)
+    slow = bm.stats.judge(target, _bench(bm, "clone", [400.0, 450.0, 420.0], tests=5), None)
+    short = bm.stats.judge(target, _bench(bm, "clone", [60.0, 70.0, 65.0], tests=2), None)
+
+    assert (fast.met, fast.not_judged, fast.value) == (True, None, pytest.approx(0.065))
+    assert (slow.met, slow.not_judged, slow.value) == (False, None, pytest.approx(0.42))
+    # Operations are not tests in classes: only their number counts.
+    assert short.not_judged == "2 tests per suite, at least 5 needed"
