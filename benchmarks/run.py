@@ -156,7 +156,10 @@ def make_benches(
         for harness, factory in suites.skip_suites().items():
             benches.append(Bench("skip", harness, tests["skip"], _in_process(factory)))
     if "schema_sqlite" in groups:
-        benches += _schema_benches("schema_sqlite", tests["schema_sqlite"], {})
+        # The schema from migrations in an in-memory database of its own (a database
+        # is built one way in a run): another URL, still in memory.
+        urls = {"flask_testcase_migrations": "sqlite:///file:bench_migrated?mode=memory&uri=true"}
+        benches += _schema_benches("schema_sqlite", tests["schema_sqlite"], urls)
     if "schema_postgresql" in groups and pg is not None:
         from . import schema_app
 

@@ -396,10 +396,10 @@ def logging_kept() -> Iterator[None]:
 
 
 #: The switch of issue 21 (the schema built by running the app's migrations once per
-#: database per run), as it will be set on a TestCase: ``schema = "migrations"``. The
+#: database per run), as set on a TestCase: ``schema_from = "migrations"``. The
 #: harnesses that use it are "not available yet" until flask_testcase has it; if the
 #: feature lands under another name, change it here.
-MIGRATIONS_SWITCH = ("schema", "migrations")
+MIGRATIONS_SWITCH = ("schema_from", "migrations")
 
 #: The switch of issue 23 (real-commit mode: commits are real, the tables written are
 #: emptied afterwards), as it will be set on a TestCase, or None while its name is not
