@@ -17,6 +17,7 @@ from __future__ import annotations
 import typing as t
 
 from ._requests import isolated_client_class
+from ._stacks._plain import SQLAlchemyDatabase
 from .assertions import ContextVariableDoesNotExist
 from .capture import FlashedMessage
 from .capture import NotOneTemplate
@@ -87,6 +88,7 @@ __all__ = [
     "RenderedTemplate",
     "ResponseRecords",
     "SchemaError",
+    "SQLAlchemyDatabase",
     "SentEmail",
     "ServerError",
     "TemporaryServer",

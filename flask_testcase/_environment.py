@@ -59,6 +59,7 @@ if t.TYPE_CHECKING:
     from flask.testing import FlaskClient
     from flask.testing import FlaskCliRunner
 
+    from ._stacks import Stack
     from .capture import FlashedMessage
     from .capture import RenderedTemplate
     from .isolation import DatabaseIsolation
@@ -83,7 +84,8 @@ _T = t.TypeVar("_T")
 class DatabaseSettings:
     """The database a test isolates, and how its front door names things in errors."""
 
-    #: The app's Flask-SQLAlchemy instance.
+    #: Where the app's engines are: its Flask-SQLAlchemy or Flask-SQLAlchemy-Lite
+    #: instance, a :class:`~flask_testcase.SQLAlchemyDatabase`, or a tuple of them.
     db: t.Any
     create_schema: bool = True
     #: How the schema is made (:mod:`flask_testcase.schema`).
@@ -97,6 +99,15 @@ class DatabaseSettings:
     label: str = "db"
     #: How the front door's user sets ``allow_any_database``, for errors.
     opt_in: str = "pass allow_any_database=True to database_isolation()"
+
+    def stack(self) -> Stack:
+        """Where ``db``'s engines, tables and sessions are.
+
+        :raises TypeError: ``db`` is not of a form the library knows.
+        """
+        from ._stacks import stack_for
+
+        return stack_for(self.db, self.label)
 
     def new_isolation(self, owner: str) -> DatabaseIsolation:
         from .isolation import DatabaseIsolation
@@ -246,7 +257,7 @@ def _contexts(env: TestEnvironment, settings: Settings) -> None:
         # and Flask-SQLAlchemy with it the session that context holds, begun outside
         # the test. End that session's transaction (it may hold a connection), and
         # give the test an app context of its own.
-        _end_session_transaction(app)
+        _end_session_transaction(app, settings.database)
         own = app.app_context()
         own.push()
         env.undo(_pop_context, own, _active_contexts())
@@ -286,11 +297,11 @@ def _database(env: TestEnvironment, settings: Settings) -> None:
         if outer is None:
             return
         env.isolation = _nest(env, outer, reset_sequences=False)
-        _remove_test_session(env, outer.db)
+        _remove_test_session(env, outer.stack)
         return
     if settings.class_data is not None:
         settings.class_data.begin_once(app, database)
-    outer = _covering_isolation(app, database.db)
+    outer = _covering_isolation(app, database.stack())
     if outer is None:
         isolation = database.new_isolation(settings.owner)
         isolation.start(app)
@@ -298,7 +309,7 @@ def _database(env: TestEnvironment, settings: Settings) -> None:
     else:
         isolation = _nest(env, outer, reset_sequences=database.reset_sequences)
     env.isolation = isolation
-    _remove_test_session(env, database.db)
+    _remove_test_session(env, isolation.stack)
 
 
 def _mail(env: TestEnvironment, settings: Settings) -> None:
@@ -356,7 +367,9 @@ class SharedData:
 
     :param owner: who makes the data, named in errors.
     :param make: makes the data, called once in an app context of its own; its
-        ``db.session`` is committed after it returns. Its result is :attr:`value`.
+        session (``db.session``, the scoped sessions of a
+        :class:`~flask_testcase.SQLAlchemyDatabase`) is committed after it returns. Its
+        result is :attr:`value`.
     """
 
     def __init__(self, owner: str, make: Callable[[], t.Any]) -> None:
@@ -376,7 +389,7 @@ class SharedData:
         its databases) and make the data; return it."""
         self._begun = True
         try:
-            outer = _covering_isolation(app, database.db)
+            outer = _covering_isolation(app, database.stack())
             if outer is None:
                 isolation = database.new_isolation(self.owner)
                 isolation.start(app)
@@ -387,7 +400,7 @@ class SharedData:
                 self._stack.enter_context(outer.savepoint())
             self.isolation = isolation
             # A context of its own: what the hook pushes or sets never reaches a test.
-            self.value = contextvars.Context().run(_make_data, app, database.db, self._make)
+            self.value = contextvars.Context().run(_make_data, app, isolation, self._make)
         except BaseException as e:
             self.error = e
             raise
@@ -410,34 +423,23 @@ class SharedData:
         self.isolation = None
 
 
-def _make_data(app: flask.Flask, db: t.Any, make: Callable[[], _T]) -> _T:
-    with app.app_context():
-        # The instances made stay readable after the session closes.
-        db.session(expire_on_commit=False)
-        try:
-            value = make()
-            db.session.commit()
-        finally:
-            db.session.remove()
-    return value
+def _make_data(app: flask.Flask, isolation: DatabaseIsolation, make: Callable[[], _T]) -> _T:
+    with app.app_context(), isolation.stack.data_session():
+        return make()
 
 
 # -- helpers -------------------------------------------------------------------------
 
 
 def _covering_isolation(app: flask.Flask, db: t.Any = None) -> DatabaseIsolation | None:
-    """The active isolation that has every database of ``db`` (or of the app's
-    Flask-SQLAlchemy) for ``app``, or None."""
+    """The active isolation that has every database of ``db`` (None: of whatever it
+    isolates) for ``app``, or None."""
     import sys
 
     isolation = sys.modules.get("flask_testcase.isolation")
     if isolation is None:
         # Nothing was ever isolated in this process.
         return None
-    if db is None:
-        db = app.extensions.get("sqlalchemy")
-        if db is None:
-            return None
     found: DatabaseIsolation | None = isolation.covering(db, app)
     return found
 
@@ -450,11 +452,11 @@ def _nest(
     return outer
 
 
-def _remove_test_session(env: TestEnvironment, db: t.Any) -> None:
+def _remove_test_session(env: TestEnvironment, stack: Stack) -> None:
     # The session of the test's own context began before the isolation (if anything
     # used it): start it afresh inside, and remove it before the isolation ends.
-    db.session.remove()
-    env.undo(db.session.remove)
+    stack.remove_sessions()
+    env.undo(stack.remove_sessions)
 
 
 def _active_app(app: flask.Flask) -> bool:
@@ -462,10 +464,12 @@ def _active_app(app: flask.Flask) -> bool:
     return flask.has_app_context() and flask.current_app._get_current_object() is app  # type: ignore[attr-defined]
 
 
-def _end_session_transaction(app: flask.Flask) -> None:
-    db = app.extensions.get("sqlalchemy")
+def _end_session_transaction(app: flask.Flask, database: DatabaseSettings | None) -> None:
+    from ._stacks import stack_for
+
+    db = database.db if database is not None else app.extensions.get("sqlalchemy")
     if db is not None:
-        db.session.rollback()
+        stack_for(db).end_session_transactions()
 
 
 def _active_contexts() -> tuple[object, object] | None:

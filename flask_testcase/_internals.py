@@ -9,6 +9,11 @@ a new release moves one of them:
 - Flask-SQLAlchemy keeps each app's engines in ``SQLAlchemy._app_engines`` (its public
   ``engines`` property returns the same mapping, but only for ``current_app``):
   :func:`app_engines`, :func:`bind_key`;
+- Flask-SQLAlchemy-Lite keeps each app's engines and sessionmaker in
+  ``SQLAlchemy._app_state`` (its public ``engines`` needs an app context of that app,
+  whose teardown would run the app's handlers) and an app context's sessions in
+  ``g._sqlalchemy_sessions``: :func:`lite_state`, :func:`lite_states`,
+  :func:`lite_sessions`;
 - Flask-SQLAlchemy's ``SQLALCHEMY_RECORD_QUERIES`` listens with
   ``record_queries._listen`` / ``_record_end``: :func:`listen_record_queries`;
 - SQLAlchemy's ``Connection`` is subclassed by :func:`joined_connection_class`, which
@@ -79,6 +84,9 @@ __all__ = [
     "connecting_directly",
     "joined_connection_class",
     "listen_record_queries",
+    "lite_sessions",
+    "lite_state",
+    "lite_states",
     "pool_connection",
     "session_identifier_generator",
     "set_twill_command_logger",
@@ -92,6 +100,7 @@ __all__ = [
 SUPPORTED = {
     "sqlalchemy": ((2, 0), (2, 2)),
     "flask-sqlalchemy": ((3, 0), (3, 2)),
+    "flask-sqlalchemy-lite": ((0, 2), (0, 3)),
     "twill": ((3, 2), (4, 0)),
 }
 
@@ -102,10 +111,11 @@ def _version(distribution: str) -> tuple[int, int]:
 
 
 @functools.cache
-def check_versions() -> None:
-    """Raise :class:`RuntimeError` for a SQLAlchemy or Flask-SQLAlchemy release outside
-    :data:`SUPPORTED`, naming the versions that work."""
-    for name in ("sqlalchemy", "flask-sqlalchemy"):
+def check_versions(*extensions: str) -> None:
+    """Raise :class:`RuntimeError` for a SQLAlchemy release, or one of ``extensions``
+    (``"flask-sqlalchemy"``...), outside :data:`SUPPORTED`, naming the versions that
+    work."""
+    for name in ("sqlalchemy", *extensions):
         _check_version(name, "database isolation")
 
 
@@ -132,6 +142,7 @@ def _check_version(name: str, feature: str) -> None:
 def app_engines(db: t.Any, app: flask.Flask) -> MutableMapping[str | None, Engine] | None:
     """The mutable mapping of bind key to engine ``db`` made for ``app``, or None when
     ``db.init_app(app)`` was never called."""
+    check_versions("flask-sqlalchemy")
     registry = db._app_engines
     return registry.get(app)  # type: ignore[no-any-return]
 
@@ -148,6 +159,28 @@ def bind_key(db: t.Any, engine: Engine) -> t.Any:
             if candidate is engine:
                 return key
     return NOT_FOUND
+
+
+def lite_state(db: t.Any, app: flask.Flask) -> t.Any:
+    """What Flask-SQLAlchemy-Lite's ``db`` keeps for ``app`` (``engines``, a mutable
+    dict of name to engine, ``async_engines``, ``sessionmaker``), or None when
+    ``db.init_app(app)`` was never called."""
+    check_versions("flask-sqlalchemy-lite")
+    return db._app_state.get(app)
+
+
+def lite_states(db: t.Any) -> list[t.Any]:
+    """What Flask-SQLAlchemy-Lite's ``db`` keeps for each app it was set up on."""
+    return list(db._app_state.values())
+
+
+def lite_sessions() -> list[t.Any]:
+    """The sessions Flask-SQLAlchemy-Lite made in the current app context
+    (``db.session`` and each ``db.get_session(name)``)."""
+    from flask import g
+
+    sessions: dict[str, t.Any] = g.get("_sqlalchemy_sessions") or {}
+    return list(sessions.values())
 
 
 def listen_record_queries(engine: Engine) -> None:

@@ -88,7 +88,9 @@ class TestCase(
     #: :class:`~flask_testcase.override_config` and applied before anything else.
     config_overrides: t.ClassVar[tuple[override_config, ...]] = ()
 
-    #: A :class:`flask_sqlalchemy.SQLAlchemy` instance; when set, each test runs in a
+    #: The app's database: its :class:`flask_sqlalchemy.SQLAlchemy` or
+    #: Flask-SQLAlchemy-Lite instance, a :class:`~flask_testcase.SQLAlchemyDatabase`
+    #: for plain SQLAlchemy, or a tuple of them; when set, each test runs in a
     #: transaction rolled back afterwards (see the database chapter).
     db: t.ClassVar[t.Any] = None
 
@@ -173,7 +175,8 @@ class TestCase(
         that stays open for the class and is rolled back after its last test; each
         test runs in a savepoint on top, so changes a test makes to this data are
         undone after that test. It runs in an app context of its own (the first
-        test's app), and ``db.session`` is committed after it returns. The instances
+        test's app), and its session (``db.session``; the scoped sessions of a
+        :class:`~flask_testcase.SQLAlchemyDatabase`) is committed after it returns. The instances
         it creates are detached afterwards: keep their primary keys (``cls.user_id =
         user.id``) and load them in the test with ``db.session.get()``. If it
         raises, the first test reports the error and the class's other tests fail

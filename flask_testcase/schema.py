@@ -59,6 +59,7 @@ if t.TYPE_CHECKING:
 
     from ._alembic import Migrations
     from ._alembic import Target
+    from ._stacks import Stack
 
 __all__ = ["MigrationError", "SchemaError", "SchemaOptions", "ensure_schema"]
 
@@ -281,8 +282,8 @@ def _begin(conn: Connection) -> None:
 
 def ensure_schema(
     app: flask.Flask,
-    db: t.Any,
-    engines: Mapping[str | None, Engine],
+    stack: Stack,
+    engines: Mapping[t.Hashable, Engine],
     options: SchemaOptions,
     *,
     check: Callable[[str | None, Connection], None],
@@ -293,7 +294,9 @@ def ensure_schema(
     per run; later calls for a database return at once.
 
     :param app: the app whose ``db`` the engines are (``env.py`` and the hook see it).
-    :param db: the app's Flask-SQLAlchemy.
+    :param stack: where the app's tables and sessions are
+        (:mod:`flask_testcase._stacks`): ``create_all`` makes its metadata of each bind;
+        migrations need Flask-SQLAlchemy.
     :param engines: per bind key, the run's engine of its database.
     :param options: how.
     :param check: the guard, called with each new connection to one of ``engines``
@@ -308,23 +311,43 @@ def ensure_schema(
     if options.schema_from is None:
         return
     # The default bind first: errors and env.py's single-database template mean it.
-    engines = dict(sorted(engines.items(), key=lambda item: (item[0] is not None, item[0] or "")))
-    if all(_done(db, key, engine, options) for key, engine in engines.items()):
+    engines = dict(
+        sorted(engines.items(), key=lambda item: (item[0] is not None, str(item[0] or "")))
+    )
+    if all(_done(stack, key, engine, options) for key, engine in engines.items()):
         return
     with _lock:
         if options.schema_from == "models":
-            _from_models(app, db, engines, options, check, owner)
+            _from_models(app, stack, engines, options, check, owner)
         else:
+            db = _migrated_db(stack, owner)
             _from_migrations(app, db, engines, options, check, allow_any_database, owner)
 
 
-def _done(db: t.Any, key: str | None, engine: Engine, options: SchemaOptions) -> bool:
+def _migrated_db(stack: Stack, owner: str) -> t.Any:
+    """The Flask-SQLAlchemy instance migrations run for (Flask-Migrate's)."""
+    from ._stacks._flask_sqlalchemy import FlaskSQLAlchemyStack
+
+    if not isinstance(stack, FlaskSQLAlchemyStack):
+        raise SchemaError(
+            f"{owner}: schema_from='migrations' runs the app's Flask-Migrate migrations,"
+            f" which work with Flask-SQLAlchemy; this database is {stack.kind}'s. Make its"
+            " schema from the models (schema_from='models', with the metadata given), or"
+            " before the tests (schema_from=None)."
+        )
+    return stack.db
+
+
+def _done(stack: Stack, key: t.Hashable, engine: Engine, options: SchemaOptions) -> bool:
     """Whether ``engine``'s database was made with ``options`` already (the check each
     test makes, without reading the migrations again)."""
     built = _built.get(engine)
     if built is None or built.error is not None or built.options != options:
         return False
-    return options.schema_from != "models" or db.metadatas[key] in built.metadatas
+    if options.schema_from != "models":
+        return True
+    metadata = stack.metadatas.get(key)
+    return metadata is None or metadata in built.metadatas
 
 
 # -- create_all ------------------------------------------------------------------------
@@ -332,8 +355,8 @@ def _done(db: t.Any, key: str | None, engine: Engine, options: SchemaOptions) ->
 
 def _from_models(
     app: flask.Flask,
-    db: t.Any,
-    engines: Mapping[str | None, Engine],
+    stack: Stack,
+    engines: Mapping[t.Hashable, Engine],
     options: SchemaOptions,
     check: Callable[[str | None, Connection], None],
     owner: str,
@@ -345,11 +368,13 @@ def _from_models(
     fresh = False
     for key, engine in engines.items():
         built = _recorded(engine, key, spec, owner)
-        metadata = db.metadatas[key]
-        if built is not None and metadata in built.metadatas:
+        metadata = stack.metadatas.get(key)
+        if built is not None and (metadata is None or metadata in built.metadatas):
             continue
         if built is None:
             built = _built[engine] = _Built(spec, owner, options)
+        if metadata is None:
+            continue
         if metadata.tables:
             # Outside any test transaction and committed: MySQL commits DDL
             # implicitly, which would end a test's transaction, and the tables must
@@ -367,7 +392,7 @@ def _from_models(
         built.metadatas.add(metadata)
     if fresh and options.schema_hook is not None:
         try:
-            _call_hook(app, db, options.schema_hook, dict(engines))
+            _call_hook(app, stack, options.schema_hook, dict(engines))
         except BaseException as e:
             for engine in engines.values():
                 _built[engine].error = e
@@ -375,22 +400,19 @@ def _from_models(
 
 
 def _call_hook(
-    app: flask.Flask, db: t.Any, hook: Callable[[], object], engines: Mapping[str | None, Engine]
+    app: flask.Flask, stack: Stack, hook: Callable[[], object], engines: Mapping[t.Hashable, Engine]
 ) -> None:
-    """Call the hook in an app context whose ``db`` reaches ``engines``, and commit."""
-    from ._alembic import shown_engines
-
-    with app.app_context(), shown_engines(app, db, engines):
+    """Call the hook in an app context whose ``db`` reaches ``engines``, and commit its
+    session (the stack's, :meth:`~flask_testcase._stacks.Stack.data_session`)."""
+    with app.app_context(), stack.serving(app, engines):
         try:
-            hook()
-            db.session.commit()
+            with stack.data_session():
+                hook()
         except Exception as e:
             raise SchemaError(
                 f"the schema hook {hook_name(hook)} raised {type(e).__name__}: {e}; the"
                 " databases are not marked as built"
             ) from e
-        finally:
-            db.session.remove()
 
 
 # -- migrations ------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from _dbs import backend_params
 from _dbs import url_for
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
+from test_sqlalchemy import NOT_A_DATABASE
 from test_sqlalchemy import Item
 from test_sqlalchemy import assert_nothing_left
 from test_sqlalchemy import count
@@ -132,10 +133,7 @@ class TestMisuse:
     def test_db_must_be_flask_sqlalchemy(self) -> None:
         with pytest.raises(TypeError) as info:
             DatabaseIsolation("db")
-        assert str(info.value) == (
-            "db must be a flask_sqlalchemy.SQLAlchemy instance (the one the app uses), got"
-            " 'db' (str)"
-        )
+        assert str(info.value) == f"db {NOT_A_DATABASE}"
 
     def test_the_app_must_use_db(self) -> None:
         with pytest.raises(ValueError) as info, database_isolation(db, Flask("bare")):

@@ -53,6 +53,18 @@ class OtherItem(db.Model):  # type: ignore[name-defined,misc]
     name: Mapped[str] = mapped_column(sa.String(50))
 
 
+#: The end of the error for ``db = "db"``.
+NOT_A_DATABASE = (
+    "must be the app's database, a flask_sqlalchemy.SQLAlchemy instance, a"
+    " flask_sqlalchemy_lite.SQLAlchemy instance (with its models' tables:"
+    " SQLAlchemyDatabase(db, Model.metadata)), a flask_testcase.SQLAlchemyDatabase for"
+    " plain SQLAlchemy (SQLAlchemyDatabase(engine, Base.metadata, sessions=db_session)),"
+    " or a tuple of these for an app that uses several; got 'db' (str). flask_testcase"
+    " looked for the classes of Flask-SQLAlchemy and Flask-SQLAlchemy-Lite and for a"
+    " SQLAlchemyDatabase, and found none."
+)
+
+
 def count(model: t.Any = Item) -> int:
     return int(db.session.scalar(sa.select(sa.func.count()).select_from(model)))
 
@@ -735,10 +747,7 @@ class TestGuard:
         case = make_case("sqlite://", test_it=lambda self: None)
         case.db = "db"
         result = run(case)
-        assert (
-            "TypeError: Inner.db must be a flask_sqlalchemy.SQLAlchemy instance (the one"
-            " the app uses), got 'db' (str)"
-        ) in result.errors[0][1]
+        assert f"TypeError: Inner.db {NOT_A_DATABASE}" in result.errors[0][1]
 
     def test_db_must_be_registered_on_the_app(self) -> None:
         class Unregistered(TestCase):

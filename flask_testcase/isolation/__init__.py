@@ -1,5 +1,7 @@
 """Database isolation: run a block of code, a test, a class of tests, in transactions
-that are rolled back afterwards, for Flask-SQLAlchemy 3 on SQLAlchemy 2.
+that are rolled back afterwards, on SQLAlchemy 2: for Flask-SQLAlchemy 3,
+Flask-SQLAlchemy-Lite and plain SQLAlchemy alike (where each keeps its engines, tables
+and sessions is its adapter's business: :mod:`flask_testcase._stacks`).
 
 The building block is :class:`DatabaseIsolation`, usually entered through
 :func:`database_isolation`::
@@ -44,7 +46,7 @@ pytest plugin):
   ``isolation_level="AUTOCOMMIT"`` makes each statement its own savepoint, released at
   once, instead of committing.
 
-Private APIs of SQLAlchemy and Flask-SQLAlchemy are reached only through
+Private APIs of SQLAlchemy and the extensions are reached only through
 :mod:`flask_testcase._internals`. This package imports SQLAlchemy only when used.
 """
 
@@ -58,11 +60,11 @@ import weakref
 
 from .. import _internals
 from .. import schema as _schema
+from .._stacks import stack_for
 from ..databases import before_drop
 from . import _registry as registry
 from ._errors import IsolationError
 from ._gate import Gate
-from ._guard import bind_name
 from ._guard import check_connected
 from ._guard import check_schemas
 from ._guard import check_url
@@ -82,6 +84,7 @@ if t.TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.engine import Engine
 
+    from .._stacks import Stack
     from ._registry import Database
 
 __all__ = [
@@ -115,10 +118,12 @@ before_drop(_dispose_databases)
 
 
 def covering(db: t.Any, app: flask.Flask) -> DatabaseIsolation | None:
-    """The innermost active isolation of ``db`` that has every database of ``db`` for
-    ``app`` (:meth:`DatabaseIsolation.covers`), or None."""
+    """The innermost active isolation of ``db`` (in any of its forms, see
+    :func:`database_isolation`; None: of any database) that has every database of
+    ``db`` for ``app`` (:meth:`DatabaseIsolation.covers`), or None."""
+    source = None if db is None else stack_for(db).source
     for isolation in reversed(EnginePatches.active):
-        if isolation.db is db and isolation.covers(app):
+        if (source is None or isolation.stack.source == source) and isolation.covers(app):
             return isolation
     return None
 
@@ -136,7 +141,9 @@ class DatabaseIsolation:
     :meth:`end`; see this module's description. :func:`database_isolation` is the usual
     way in.
 
-    :param db: the app's :class:`flask_sqlalchemy.SQLAlchemy` instance.
+    :param db: where the app's engines are: its :class:`flask_sqlalchemy.SQLAlchemy`
+        or Flask-SQLAlchemy-Lite instance, a :class:`~flask_testcase.SQLAlchemyDatabase`
+        (plain SQLAlchemy), or a tuple of them.
     :param create_schema: false: make no schema (``schema_from=None``).
     :param schema_from: how the schema is made, once per database per run, outside any
         transaction: ``"models"`` (``create_all``, skipping tables that exist),
@@ -172,7 +179,9 @@ class DatabaseIsolation:
         reset_sequences: bool = False,
         thread_wait_timeout: float | None = None,
     ) -> None:
-        self.db = _checked_db(db, db_label)
+        #: Where the engines, tables and sessions of ``db`` are.
+        self.stack: Stack = stack_for(db, db_label)
+        self.db = db
         self.db_label = db_label
         self.resets_sequences = reset_sequences
         self.schema = _schema.SchemaOptions.of(
@@ -188,12 +197,12 @@ class DatabaseIsolation:
         self.opt_in = opt_in
         self._timeout = THREAD_WAIT_TIMEOUT if thread_wait_timeout is None else thread_wait_timeout
         #: The test's connections, and every connection that joins them.
-        self._joins = JoinedConnections(self.db, owner)
+        self._joins = JoinedConnections(self.stack, owner)
         #: The test's connection to each database, with its outer transaction: the
         #: mapping the joined connections run on, which this lifecycle fills and ends.
         self._connections = self._joins.connections
         self._undo = contextlib.ExitStack()
-        self._bound: dict[str | None, Database] = {}
+        self._bound: dict[t.Hashable, Database] = {}
 
     # -- the lifecycle ---------------------------------------------------------------
 
@@ -206,6 +215,10 @@ class DatabaseIsolation:
         if self._joins.gate is not None:
             raise RuntimeError(f"{self.owner}: this isolation has started already")
         _internals.check_versions()
+        if self.schema.schema_from == "models":
+            unknown = self.stack.schema_unknown(self.db_label)
+            if unknown is not None:
+                raise ValueError(f"{self.owner}: {unknown}")
         engines = self._engines_of(app)
         databases = {key: self._database(app, key, engine) for key, engine in engines.items()}
         self._refuse_overlap(databases)
@@ -215,7 +228,7 @@ class DatabaseIsolation:
         try:
             _schema.ensure_schema(
                 app,
-                self.db,
+                self.stack,
                 {key: database.engine for key, database in databases.items()},
                 self.schema,
                 check=functools.partial(self._check_new, app, databases),
@@ -225,8 +238,9 @@ class DatabaseIsolation:
             for key, database in databases.items():
                 if database not in self._connections:
                     self._connect(app, key, database)
+                metadata = self.stack.metadatas.get(key)
                 if not self.allow_any_database:
-                    check_schemas(self.opt_in, key, database, self.db.metadatas[key])
+                    check_schemas(self.opt_in, self.stack, key, database, metadata)
             if self.resets_sequences:
                 self._reset_mysql_counters()
             for conn in self._connections.values():
@@ -247,18 +261,21 @@ class DatabaseIsolation:
         :meth:`savepoint`) instead of isolating them a second time."""
         if self._joins.ended or self._joins.gate is None:
             return False
-        engines = _internals.app_engines(self.db, app)
+        try:
+            engines = self.stack.engines(app)
+        except Exception:
+            return False
         if engines is None:
             return False
         for key, engine in engines.items():
             database = self._joins.by_engine.get(engine)
             if database is None:
-                database = registry.databases.get(registry.index(engine.url, self.db, key))
+                database = registry.databases.get(registry.index(engine.url, self.stack, key))
             if database is None or database not in self._connections:
                 return False
         return True
 
-    def _refuse_overlap(self, databases: dict[str | None, Database]) -> None:
+    def _refuse_overlap(self, databases: dict[t.Hashable, Database]) -> None:
         """Two isolations of one database would hold two connections to it, each
         with a transaction the other cannot see: a write of one that clashes with
         the other's would wait for it forever. Refuse before connecting."""
@@ -268,7 +285,7 @@ class DatabaseIsolation:
             for key, database in databases.items():
                 if database in other._connections:
                     raise IsolationError(
-                        f"{self.owner} would isolate {bind_name(key)} a second time:"
+                        f"{self.owner} would isolate {self.stack.bind_name(key)} a second time:"
                         f" {other.owner} has it isolated already, on another connection,"
                         " and a write that clashes with one of its uncommitted rows would"
                         " wait for it forever. Nest in that isolation instead (its"
@@ -310,23 +327,22 @@ class DatabaseIsolation:
         """
         engines = self._engines_of(app)
         routes: dict[t.Any, Database] = {}
-        homes: dict[str | None, Engine] = {}
+        homes: dict[t.Hashable, Engine] = {}
         for key, engine in engines.items():
             database = self._database(app, key, engine)
             if database not in self._connections:
                 raise ValueError(
-                    f"{self.owner}: {bind_name(key)} of {app!r} is a database this isolation"
-                    " did not start with; isolate each database from the start"
+                    f"{self.owner}: {self.stack.bind_name(key)} of {app!r} is a database this"
+                    " isolation did not start with; isolate each database from the start"
                 )
             routes[engine] = routes[engine.pool] = database
             homes[key] = database.engine
-        if app.config.get("SQLALCHEMY_RECORD_QUERIES"):
-            for home in homes.values():
-                _internals.listen_record_queries(home)
+        self.stack.record_queries(app, list(homes.values()))
         saved = dict(engines)
         self._joins.by_engine.update(routes)
         engines.update(homes)
         try:
+            self._check_app(app)
             yield
         finally:
             engines.clear()
@@ -374,10 +390,12 @@ class DatabaseIsolation:
         from sqlalchemy import Integer
 
         keys = [key for key, engine in self._bound.items() if engine is database]
+        metadatas = self.stack.metadatas
         return [
             table
             for key in keys
-            for table in self.db.metadatas[key].tables.values()
+            if key in metadatas
+            for table in metadatas[key].tables.values()
             if len(table.primary_key.columns) == 1
             and table.primary_key.columns[0].autoincrement in (True, "auto")
             and isinstance(table.primary_key.columns[0].type, Integer)
@@ -430,52 +448,60 @@ class DatabaseIsolation:
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _engines_of(self, app: flask.Flask) -> MutableMapping[str | None, Engine]:
-        engines = _internals.app_engines(self.db, app)
+    def _engines_of(self, app: flask.Flask) -> MutableMapping[t.Hashable, Engine]:
+        engines = self.stack.engines(app)
         if engines is None:
-            registered = app.extensions.get("sqlalchemy")
-            label = self.db_label
-            if registered is not None and registered is not self.db:
-                raise ValueError(
-                    f"{label} is not the SQLAlchemy instance the app {app.name!r} was set up"
-                    " with: app.extensions['sqlalchemy'] is another one. Set"
-                    f" {label} to the instance the app calls init_app() with (import it"
-                    " from the module where your app factory gets it)."
-                )
-            raise ValueError(
-                f"{label} is not registered on the app {app.name!r}, which has no"
-                f" Flask-SQLAlchemy: call {label.rsplit('.', 1)[-1]}.init_app(app) in"
-                " create_app() (your app factory)."
-            )
+            raise self.stack.missing(app, self.db_label)
         return engines
+
+    def _check_app(self, app: flask.Flask) -> None:
+        """Refuse what would be silently left out: a session of the stack bound to
+        another database, or another stack on the app (an engine, a session factory,
+        a second extension in ``app.extensions`` or on the app) whose database this
+        isolation does not have."""
+        self.stack.check(app, self._joins.reaches, self.db_label)
+        for where, value in _sql_objects(app):
+            if self.stack.owns(value):
+                continue
+            for engine in _engines_in(value, app):
+                if self._joins.reaches(engine):
+                    continue
+                shown = engine.url.render_as_string(hide_password=True)
+                raise IsolationError(
+                    f"{self.owner}: {where} ({value!r:.80}) reaches {shown}, a database"
+                    f" that {self.db_label} does not isolate: its writes would be committed"
+                    " for real. Isolate it too, giving every stack the app uses as a tuple"
+                    f" ({self.db_label} = (db, SQLAlchemyDatabase(engine, Base.metadata))),"
+                    " or point it at one of the test's databases."
+                )
 
     def _homes(self) -> set[Engine]:
         return {database.engine for database in self._connections}
 
-    def _database(self, app: flask.Flask, key: str | None, engine: Engine) -> Database:
+    def _database(self, app: flask.Flask, key: t.Hashable, engine: Engine) -> Database:
         if not self.allow_any_database:
-            check_url(self.opt_in, app, key, engine)
-        return database_for(engine.url, self.db, key, engine)
+            check_url(self.opt_in, app, self.stack, key, engine)
+        return database_for(engine.url, self.stack, key, engine)
 
     def _check_new(
         self,
         app: flask.Flask,
-        databases: dict[str | None, Database],
-        key: str | None,
+        databases: dict[t.Hashable, Database],
+        key: t.Hashable,
         conn: Connection,
     ) -> None:
         """The guard, for a connection the schema step makes before any DDL."""
         if self.allow_any_database:
             return
         database = databases[key]
-        check_connected(self.opt_in, app, key, database, conn)
-        check_schemas(self.opt_in, key, database, self.db.metadatas[key])
+        check_connected(self.opt_in, app, self.stack, key, database, conn)
+        check_schemas(self.opt_in, self.stack, key, database, self.stack.metadatas.get(key))
 
-    def _connect(self, app: flask.Flask, key: str | None, database: Database) -> None:
+    def _connect(self, app: flask.Flask, key: t.Hashable, database: Database) -> None:
         conn = direct_connect(database.engine)
         try:
             if not self.allow_any_database:
-                check_connected(self.opt_in, app, key, database, conn)
+                check_connected(self.opt_in, app, self.stack, key, database, conn)
             elif database.actual is None:
                 database.actual = connected_database(conn)
             if database.server is None:
@@ -506,22 +532,6 @@ def _close(conn: Connection) -> None:
     conn.close()
 
 
-def _checked_db(db: t.Any, label: str) -> t.Any:
-    try:
-        from flask_sqlalchemy import SQLAlchemy
-    except ImportError as e:  # pragma: no cover - the extra is installed in the suite
-        raise ImportError(
-            "database isolation needs Flask-SQLAlchemy; install it with"
-            " pip install 'flask-testcase[sqlalchemy]'"
-        ) from e
-    if not isinstance(db, SQLAlchemy):
-        raise TypeError(
-            f"{label} must be a flask_sqlalchemy.SQLAlchemy instance (the one the app"
-            f" uses), got {db!r} ({type(db).__name__})"
-        )
-    return db
-
-
 @contextlib.contextmanager
 def database_isolation(
     db: t.Any,
@@ -545,7 +555,10 @@ def database_isolation(
 
     The block may nest further levels with :meth:`DatabaseIsolation.savepoint`.
 
-    :param db: the app's :class:`flask_sqlalchemy.SQLAlchemy` instance.
+    :param db: where the app's engines are: its :class:`flask_sqlalchemy.SQLAlchemy`
+        instance, its Flask-SQLAlchemy-Lite instance, a
+        :class:`~flask_testcase.SQLAlchemyDatabase` for plain SQLAlchemy, or a tuple of
+        them for an app that uses several (see the database chapter).
     :param app: the app whose engines to isolate; defaults to ``current_app``.
     :param create_schema: false: make no schema (the same as ``schema_from=None``).
     :param schema_from: how the schema is made first, once per database per run,
@@ -574,17 +587,53 @@ def database_isolation(
         allow_any_database=allow_any_database,
     )
     isolation.start(app)
-    from flask import has_app_context
-
     try:
         # A session of the current app context made before the block began outside
         # it; the block's sessions begin inside.
-        if has_app_context():
-            db.session.remove()
+        isolation.stack.remove_sessions()
         yield isolation
     finally:
         try:
-            if has_app_context():
-                db.session.remove()
+            isolation.stack.remove_sessions()
         finally:
             isolation.end()
+
+
+def _sql_objects(app: flask.Flask) -> Iterator[tuple[str, t.Any]]:
+    """What on ``app`` (its extensions, its attributes) could reach a database: engines,
+    session factories, the SQLAlchemy extensions."""
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import scoped_session
+    from sqlalchemy.orm import sessionmaker
+
+    from .._stacks import is_instance
+
+    def reaching(value: object) -> bool:
+        return (
+            isinstance(value, (Engine, sessionmaker, scoped_session))
+            or is_instance(value, "flask_sqlalchemy", "SQLAlchemy")
+            or is_instance(value, "flask_sqlalchemy_lite", "SQLAlchemy")
+        )
+
+    for name, value in list(app.extensions.items()):
+        if reaching(value):
+            yield f"app.extensions[{name!r}]", value
+    for name, value in list(vars(app).items()):
+        if reaching(value):
+            yield f"app.{name}", value
+
+
+def _engines_in(value: t.Any, app: flask.Flask) -> list[Engine]:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import scoped_session
+    from sqlalchemy.orm import sessionmaker
+
+    if isinstance(value, Engine):
+        return [value]
+    if isinstance(value, (scoped_session, sessionmaker)):
+        factory = value.session_factory if isinstance(value, scoped_session) else value
+        kw = factory.kw
+        bound = [kw.get("bind"), *(kw.get("binds") or {}).values()]
+        return [b for b in (getattr(b, "engine", b) for b in bound) if isinstance(b, Engine)]
+    engines = stack_for(value).engines(app)
+    return list((engines or {}).values())

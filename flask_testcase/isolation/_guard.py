@@ -10,7 +10,6 @@ model may live in another database (:func:`check_schemas`). Each refusal is a
 
 from __future__ import annotations
 
-import functools
 import os
 import typing as t
 from pathlib import Path
@@ -28,10 +27,10 @@ if t.TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlalchemy.sql.schema import MetaData
 
+    from .._stacks import Stack
     from ._registry import Database
 
 __all__ = [
-    "bind_name",
     "check_connected",
     "check_schemas",
     "check_url",
@@ -43,39 +42,15 @@ __all__ = [
 __unittest = True
 
 
-def _configured_url(app: flask.Flask, key: str | None) -> URL | None:
-    """The URL ``app.config`` gives bind ``key`` now, if it can be read."""
-    from sqlalchemy.engine import make_url
-
-    if key is None:
-        value = app.config.get("SQLALCHEMY_DATABASE_URI")
-    else:
-        value = (app.config.get("SQLALCHEMY_BINDS") or {}).get(key)
-        if isinstance(value, dict):
-            value = value.get("url")
-    if not value:
-        return None
-    try:
-        return _parse(value) if isinstance(value, str) else make_url(value)
-    except Exception:
-        return None
-
-
-@functools.lru_cache(maxsize=64)
-def _parse(value: str) -> URL:
-    # Read for every test: parse each configured URL once (URLs are immutable).
-    from sqlalchemy.engine import make_url
-
-    return make_url(value)
-
-
-def _resolved(url: URL, app: flask.Flask) -> tuple[t.Any, ...] | None:
-    """``url``'s database identity as Flask-SQLAlchemy resolves it for ``app``
-    (a relative SQLite path lives in the instance folder)."""
+def _resolved(url: URL, app: flask.Flask, stack: Stack) -> tuple[t.Any, ...] | None:
+    """``url``'s database identity as the stack resolves it for ``app`` (for
+    Flask-SQLAlchemy and Flask-SQLAlchemy-Lite a relative SQLite path lives in the
+    instance folder; SQLite itself opens it from the working directory)."""
     if url.get_backend_name() == "sqlite":
         path = sqlite_path(url)
         if path is not None and not os.path.isabs(path):
-            return ("sqlite", os.path.realpath(os.path.join(app.instance_path, path)))
+            base = app.instance_path if stack.relative_to_instance else os.getcwd()
+            return ("sqlite", os.path.realpath(os.path.join(base, path)))
     return identity(url)
 
 
@@ -86,7 +61,7 @@ def _is_relative_sqlite(url: URL | None) -> bool:
     return path is not None and not os.path.isabs(path)
 
 
-def _sqlite_file_verdict(path: str, configured: URL | None, app: flask.Flask) -> bool:
+def _sqlite_file_verdict(path: str, configured: URL | None, app: flask.Flask, stack: Stack) -> bool:
     """Whether the SQLite file ``path`` (as opened) may be used for tests.
 
     Being under the temporary directory counts only when the app's config gives that
@@ -100,15 +75,11 @@ def _sqlite_file_verdict(path: str, configured: URL | None, app: flask.Flask) ->
     given = (
         configured is not None
         and not _is_relative_sqlite(configured)
-        and _resolved(configured, app) == ("sqlite", os.path.realpath(path))
+        and _resolved(configured, app, stack) == ("sqlite", os.path.realpath(path))
     )
     if given:
         return is_test_database(make_url("sqlite:///" + path))
     return is_test_name(Path(path).stem)
-
-
-def bind_name(key: str | None) -> str:
-    return "the default bind" if key is None else f"the bind {key!r}"
 
 
 def _way_out(opt_in: str) -> str:
@@ -118,16 +89,18 @@ def _way_out(opt_in: str) -> str:
     )
 
 
-def check_url(opt_in: str, app: flask.Flask, key: str | None, engine: Engine) -> None:
+def check_url(opt_in: str, app: flask.Flask, stack: Stack, key: t.Hashable, engine: Engine) -> None:
     """Refuse, before anything connects, an engine whose URL is not a test database.
 
     :param opt_in: how the user uses such a database anyway, for the message.
+    :param stack: where the engine comes from (:mod:`flask_testcase._stacks`), and its
+        bind ``key`` there.
     """
     url = engine.url
-    configured = _configured_url(app, key)
+    configured = stack.configured_url(app, key, engine)
     if url.get_backend_name() == "sqlite":
         path = sqlite_path(url)
-        allowed = path is None or _sqlite_file_verdict(path, configured, app)
+        allowed = path is None or _sqlite_file_verdict(path, configured, app, stack)
     else:
         allowed = is_test_database(url)
     if allowed:
@@ -135,22 +108,32 @@ def check_url(opt_in: str, app: flask.Flask, key: str | None, engine: Engine) ->
     shown = url.render_as_string(hide_password=True)
     seen = (
         f"flask_testcase refuses to use the database {url.database!r} ({shown},"
-        f" {bind_name(key)}) for tests"
+        f" {stack.bind_name(key)}) for tests"
     )
-    setting = "SQLALCHEMY_DATABASE_URI" if key is None else f"SQLALCHEMY_BINDS[{key!r}]"
-    if configured is not None and _resolved(configured, app) != identity(url):
+    setting = stack.setting(key)
+    if (
+        setting is not None
+        and configured is not None
+        and _resolved(configured, app, stack) != identity(url)
+    ):
+        made = stack.init_call("db")
         raise NotATestDatabaseError(
-            f"{seen}: the engine Flask-SQLAlchemy made connects to it, but"
+            f"{seen}: the engine {stack.kind} made connects to it, but"
             f" app.config[{setting!r}] is now"
             f" {configured.render_as_string(hide_password=True)!r}. The config was changed"
-            " after db.init_app(app), which reads it once to make the engines. Apply the"
-            " testing config before calling db.init_app(app) (e.g. pass it to your app"
+            f" after {made}, which reads it once to make the engines. Apply the"
+            f" testing config before calling {made} (e.g. pass it to your app"
             " factory), or call init_app after changing it."
         )
     if _is_relative_sqlite(configured):
+        where = (
+            f"{stack.kind} opens in the app's instance folder"
+            if stack.relative_to_instance
+            else "SQLite opens from the working directory"
+        )
         raise NotATestDatabaseError(
             f"{seen}: {configured.render_as_string()!r} is a relative SQLite path, which"  # type: ignore[union-attr]
-            f" Flask-SQLAlchemy opens in the app's instance folder ({url.database}); a"
+            f" {where} ({url.database}); a"
             " relative path counts as a test database only by its name (test.db,"
             " test_*.db or *_test.db). Use sqlite:// (in memory), a name marked for"
             " tests, or an absolute path under the temporary directory; or"
@@ -195,7 +178,12 @@ def server_identity(conn: Connection) -> tuple[str, ...] | None:
 
 
 def check_connected(
-    opt_in: str, app: flask.Flask, key: str | None, database: Database, conn: Connection
+    opt_in: str,
+    app: flask.Flask,
+    stack: Stack,
+    key: t.Hashable,
+    database: Database,
+    conn: Connection,
 ) -> None:
     """Refuse a connection that reached a database other than a test database, whatever
     the URL said (``?dbname=`` in its query, ``connect_args``)."""
@@ -204,12 +192,13 @@ def check_connected(
     actual = connected_database(conn)
     url = database.engine.url
     if url.get_backend_name() == "sqlite":
-        allowed = actual == "" or _sqlite_file_verdict(actual, _configured_url(app, key), app)
+        configured = stack.configured_url(app, key, database.engine)
+        allowed = actual == "" or _sqlite_file_verdict(actual, configured, app, stack)
     else:
         allowed = is_test_name(actual) or is_test_database(url.set(database=actual))
     if not allowed:
         raise NotATestDatabaseError(
-            f"flask_testcase refuses to run tests on {bind_name(key)}: its URL"
+            f"flask_testcase refuses to run tests on {stack.bind_name(key)}: its URL"
             f" ({url.render_as_string(hide_password=True)}) names {url.database!r}, but"
             f" the server says the connection uses {actual!r}, which is not a test"
             " database. Something beside the database name chose it: a parameter in the"
@@ -219,17 +208,19 @@ def check_connected(
     database.actual = actual
 
 
-def check_schemas(opt_in: str, key: str | None, database: Database, metadata: MetaData) -> None:
+def check_schemas(
+    opt_in: str, stack: Stack, key: t.Hashable, database: Database, metadata: MetaData | None
+) -> None:
     """On MySQL a table's schema is another database: refuse models that live in one
     not named for tests."""
-    if database.engine.dialect.name not in {"mysql", "mariadb"}:
+    if metadata is None or database.engine.dialect.name not in {"mysql", "mariadb"}:
         return
     for table in metadata.tables.values():
         schema = table.schema
         if schema is None or schema == database.actual or is_test_name(schema):
             continue
         raise NotATestDatabaseError(
-            f"flask_testcase refuses to run tests on {bind_name(key)}: the table"
+            f"flask_testcase refuses to run tests on {stack.bind_name(key)}: the table"
             f" {table.fullname!r} has schema={schema!r}, and on MySQL/MariaDB a schema is"
             f" a database, which is not a test database (the test database is"
             f" {database.actual!r}). Map the schema to a test database in the testing"

@@ -19,13 +19,14 @@ import typing as t
 import weakref
 
 from .. import _internals
+from .._stacks import NOT_FOUND
 from ._dbapi import SharedConnection
 from ._errors import IsolationError
 from ._guard import server_identity
 from ._registry import databases
 from ._registry import direct_connect
 from ._registry import identity
-from ._registry import render
+from ._registry import index
 from ._sql import TRANSACTION_CONTROL
 from ._sql import harmless
 from ._sql import refusal
@@ -37,6 +38,7 @@ if t.TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from .._internals import Joined
+    from .._stacks import Stack
     from ._gate import Gate
     from ._registry import Database
 
@@ -69,12 +71,12 @@ class JoinedState:
 class JoinedConnections:
     """The joined connections of one isolation, and what they ask of its transaction.
 
-    :param db: the isolation's ``flask_sqlalchemy.SQLAlchemy`` instance.
+    :param stack: where the isolation's engines come from (:mod:`flask_testcase._stacks`).
     :param owner: who asked for the isolation, named in error messages.
     """
 
-    def __init__(self, db: t.Any, owner: str) -> None:
-        self.db = db
+    def __init__(self, stack: Stack, owner: str) -> None:
+        self.stack = stack
         self.owner = owner
         #: Threads taking turns on the test's connections; set when the isolation starts.
         self.gate: Gate | None = None
@@ -174,11 +176,20 @@ class JoinedConnections:
         return None
 
     def _memory_database(self, engine: Engine) -> Database | None:
-        key = _internals.bind_key(self.db, engine)
-        if key is _internals.NOT_FOUND:
+        key = self.stack.bind_key(engine)
+        if key is NOT_FOUND:
             return None
-        database = databases.get((render(engine.url), self.db, key))
+        database = databases.get(index(engine.url, self.stack, key))
         return database if database in self.connections else None
+
+    def reaches(self, engine: Engine) -> bool:
+        """Whether ``engine``'s connections would join one of the test's databases."""
+        if engine in self.by_engine or engine.pool in self.by_engine:
+            return True
+        known = identity(engine.url)
+        if known is None:
+            return self._memory_database(engine) is not None
+        return known in self.by_identity or self._by_server(engine) is not None
 
     # -- what a joined connection asks (called by JoinedConnection) --------------------
 

@@ -4,7 +4,8 @@ already open connection and its dialect and statement cache stay warm. An in-mem
 SQLite database is one per ``db`` and bind, kept for the run.
 
 Kept in :data:`databases` under :func:`render` of the URL (and, in memory, ``db`` and
-the bind key); :func:`identity` tells one database apart under other URLs.
+the bind key: the stack's :meth:`~flask_testcase._stacks.Stack.memory_index`);
+:func:`identity` tells one database apart under other URLs.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ if t.TYPE_CHECKING:
     from sqlalchemy.engine import URL
     from sqlalchemy.engine import Connection
     from sqlalchemy.engine import Engine
+
+    from .._stacks import Stack
 
 __all__ = [
     "Database",
@@ -59,16 +62,16 @@ databases: dict[tuple[str, t.Any, t.Any], Database] = {}
 _lock = threading.Lock()
 
 
-def index(url: URL, db: t.Any, key: str | None) -> tuple[str, t.Any, t.Any]:
-    """Where :data:`databases` keeps the database of ``url`` (in memory: of ``db``'s
+def index(url: URL, stack: Stack, key: t.Hashable) -> tuple[str, t.Any, t.Any]:
+    """Where :data:`databases` keeps the database of ``url`` (in memory: of the stack's
     bind ``key``, each its own database)."""
-    return (render(url), db, key) if is_memory(url) else (render(url), None, None)
+    return (render(url), *stack.memory_index(key)) if is_memory(url) else (render(url), None, None)
 
 
-def database_for(url: URL, db: t.Any, key: str | None, engine: Engine) -> Database:
-    """The run's database that ``url`` (``db``'s bind ``key``) names, made with
+def database_for(url: URL, stack: Stack, key: t.Hashable, engine: Engine) -> Database:
+    """The run's database that ``url`` (the stack's bind ``key``) names, made with
     ``engine`` the first time."""
-    where = index(url, db, key)
+    where = index(url, stack, key)
     database = databases.get(where)
     if database is None:
         with _lock:
