@@ -2,7 +2,8 @@
 as :class:`~flask_testcase.TestCase` (:mod:`flask_testcase._environment`), with
 pytest-flask's fixtures and options, plus ``runner``, ``templates``,
 ``flashed_messages``, ``outbox``, an isolated ``db``, class- and module-wide data
-fixtures (:func:`data_fixture`) and ``assertNumQueries``.
+fixtures (:func:`data_fixture`) and ``assertNumQueries``; and pytest-flask-sqlalchemy's
+``_db``, ``db_session`` and ``db_engine`` on the same isolation.
 
 Installed with the package and loaded by pytest through its ``pytest11`` entry point.
 A test that uses none of its fixtures is left alone: the environment is built only
@@ -14,6 +15,13 @@ in ``conftest.py``, or names a factory (or an app object) once in the ini file::
     [pytest]
     flask_app = myapp:create_app
 
+The ``db`` fixture isolates the app's Flask-SQLAlchemy or Flask-SQLAlchemy-Lite
+(``app.extensions["sqlalchemy"]``), or what the ini file names once (a
+:class:`~flask_testcase.SQLAlchemyDatabase` for plain SQLAlchemy)::
+
+    [pytest]
+    flask_db = myapp.database:test_db
+
 For each test that uses ``app``, one autouse fixture builds the test's environment in
 the order the lifecycle chapter gives (config, client class, contexts, client,
 records, database, mail, live server) and undoes it afterwards; the other fixtures
@@ -23,7 +31,9 @@ of its own scope runs, whatever the order of its arguments.
 With pytest-flask also active, pytest-flask keeps the names it defines (``client``,
 ``client_class``, ``config``, ``live_server``, ``mimetype``, the ``accept_*``
 fixtures, the ``options`` marker and its command line options) and this plugin serves
-the rest; the report header says which is which.
+the rest; the report header says which is which. With pytest-flask-sqlalchemy
+installed, it keeps its own names (``_db``, ``db_session``, ``db_engine`` and its ini
+options).
 """
 
 from __future__ import annotations
@@ -65,8 +75,8 @@ _THEIR_NAMES = (
     " accept_jsonp, accept_mimetype, the options marker"
 )
 _OUR_NAMES = (
-    "app (ini flask_app), runner, templates, flashed_messages, outbox, testapp, db,"
-    " assertNumQueries, data_fixture"
+    "app (ini flask_app), runner, templates, flashed_messages, outbox, testapp, db"
+    " (ini flask_db), assertNumQueries, data_fixture"
 )
 
 
@@ -117,6 +127,20 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         " databases is built (reference rows every test sees).",
         default="",
     )
+    )
+    parser.addini(
+        "flask_db",
+        "the database the 'db' fixture isolates, when it is not the app's"
+        " app.extensions['sqlalchemy']: 'module:name' naming a Flask-SQLAlchemy or"
+        " Flask-SQLAlchemy-Lite instance or a flask_testcase.SQLAlchemyDatabase.",
+        default="",
+    )
+    from . import _pytest_flask_sqlalchemy as pfs
+
+    if not pfs.loads(pluginmanager) and not pluginmanager.has_plugin(pfs.NAME):
+        # Registered now, before any conftest is read: a conftest's
+        # pytest_plugins = ["pytest-flask-sqlalchemy"] finds it under that name.
+        pluginmanager.register(pfs, pfs.NAME)
     if _pytest_flask_loads(pluginmanager):
         # pytest-flask adds the same options; it keeps them.
         return
@@ -152,26 +176,36 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 def app(pytestconfig: pytest.Config) -> flask.Flask:
     """The app under test, from the ``flask_app`` ini setting (a new one for each test
     when it names a factory). A conftest.py ``app`` fixture replaces this one."""
-    spec = str(pytestconfig.getini("flask_app") or "").strip()
-    if not spec:
+    target = _load(pytestconfig, "flask_app")
+    if target is None:
         raise pytest.UsageError(
             "No Flask app: flask_testcase's fixtures need one. Define an 'app' fixture in"
             " conftest.py that returns your app (e.g. 'return create_app(\"testing\")'),"
             " or name your app factory once in the ini file: flask_app ="
             " 'yourpackage:create_app'."
         )
-    module_name, _, attribute = spec.partition(":")
-    try:
-        target = getattr(importlib.import_module(module_name), attribute or "app")
-    except (ImportError, AttributeError) as e:
-        raise pytest.UsageError(
-            f"flask_app = {spec!r} in the ini file cannot be loaded ({e}); write it as"
-            " 'package.module:create_app' or 'package.module:app'."
-        ) from e
     value: flask.Flask = (
         target() if callable(target) and not isinstance(target, flask.Flask) else target
     )
     return value
+
+
+def _load(config: pytest.Config, setting: str) -> t.Any:
+    """The object the ini ``setting`` names (``'module:attribute'``), or None when unset."""
+    spec = str(config.getini(setting) or "").strip()
+    if not spec:
+        return None
+    module_name, _, attribute = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attribute or "app")
+    except (ImportError, AttributeError) as e:
+        example = "'package.module:create_app' or 'package.module:app'"
+        if setting == "flask_db":
+            example = "'package.module:db'"
+        raise pytest.UsageError(
+            f"{setting} = {spec!r} in the ini file cannot be loaded ({e}); write it as"
+            f" {example}."
+        ) from e
 
 
 def _checked_app(request: pytest.FixtureRequest) -> flask.Flask:
@@ -210,6 +244,14 @@ def _flask_testcase(request: pytest.FixtureRequest) -> Iterator[TestEnvironment 
         # test's isolation. A db fixture of the user's own runs here too, and then
         # the environment isolates nothing itself.
         request.getfixturevalue("db")
+    elif "_db" in names and request.config.pluginmanager.has_plugin(_PFS_NAMES):
+        # pytest-flask-sqlalchemy's users: the database their _db fixture returns.
+        node.stash[_DATABASE] = _database_settings(
+            request.getfixturevalue("_db"),
+            request,
+            label="the _db fixture",
+            reset_sequences=node.get_closest_marker("reset_sequences") is not None,
+        )
     ours = _serves_pytest_flask_names(request.config)
     config: list[dict[str, t.Any]] = []
     live_server = None
@@ -367,13 +409,22 @@ def _schema_hook(spec: str) -> Callable[[], object] | None:
     return t.cast("Callable[[], object]", target)
 
 
-def _app_db(app: flask.Flask, asked_by: str) -> t.Any:
+#: The names module of pytest-flask-sqlalchemy's users (registered under its name).
+_PFS_NAMES = "pytest-flask-sqlalchemy"
+
+
+def _app_db(request: pytest.FixtureRequest, app: flask.Flask, asked_by: str) -> t.Any:
+    named = _load(request.config, "flask_db")
+    if named is not None:
+        return named
     db = app.extensions.get("sqlalchemy")
     if db is None:
         raise pytest.UsageError(
-            f"'{asked_by}' needs the app's Flask-SQLAlchemy, and the app {app.name!r} has"
-            " none: call db.init_app(app) in your app factory, or define your own 'db'"
-            " fixture."
+            f"'{asked_by}' needs the app's database, and the app {app.name!r} has no"
+            " Flask-SQLAlchemy or Flask-SQLAlchemy-Lite: call db.init_app(app) in your"
+            " app factory, name the database once in the ini file (flask_db ="
+            " 'yourpackage.database:db', e.g. a flask_testcase.SQLAlchemyDatabase for"
+            " plain SQLAlchemy), or define your own 'db' fixture."
         )
     return db
 
@@ -405,23 +456,35 @@ def _requested_schema(request: pytest.FixtureRequest) -> dict[str, t.Any]:
 
 
 def _database_settings(
-    db: t.Any, request: pytest.FixtureRequest, *, reset_sequences: bool = False
+    db: t.Any,
+    request: pytest.FixtureRequest,
+    *,
+    label: str = "db",
+    reset_sequences: bool = False,
 ) -> DatabaseSettings:
-    return DatabaseSettings(
+    settings = DatabaseSettings(
         db,
         reset_sequences=reset_sequences,
+        label=label,
         opt_in="pass allow_any_database=True to database_isolation() in a db fixture of your own",
         **_requested_schema(request),
     )
+    # A form we cannot use fails here, naming where it came from.
+    settings.stack()
+    return settings
 
 
 @pytest.fixture
 def db(request: pytest.FixtureRequest, app: flask.Flask) -> t.Any:
-    """The app's Flask-SQLAlchemy instance (``app.extensions["sqlalchemy"]``), with the
-    test in transactions rolled back afterwards. A ``db`` fixture of your own wins."""
-    database = _app_db(app, "db")
+    """The app's database (``app.extensions["sqlalchemy"]``: Flask-SQLAlchemy or
+    Flask-SQLAlchemy-Lite; or what the ini setting ``flask_db`` names), with the test
+    in transactions rolled back afterwards. A ``db`` fixture of your own wins."""
+    database = _app_db(request, app, "db")
+    label = "db" if not request.config.getini("flask_db") else "flask_db"
     reset = request.node.get_closest_marker("reset_sequences") is not None
-    request.node.stash[_DATABASE] = _database_settings(database, request, reset_sequences=reset)
+    request.node.stash[_DATABASE] = _database_settings(
+        database, request, label=label, reset_sequences=reset
+    )
     return database
 
 
@@ -456,7 +519,7 @@ def data_fixture(
         takes_db = "db" in signature
 
         def make_data(request: pytest.FixtureRequest, app: flask.Flask, *bound: t.Any) -> t.Any:
-            database = _app_db(app, function.__name__)
+            database = _app_db(request, app, function.__name__)
             kwargs = {p: request.getfixturevalue(p) for p in parameters}
             if takes_db:
                 kwargs["db"] = database

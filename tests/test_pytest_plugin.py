@@ -332,8 +332,11 @@ class TestBadInput:
         assert_setup_error(
             pytester,
             "db",
-            "*'db' needs the app's Flask-SQLAlchemy, and the app 'bare' has none: call"
-            " db.init_app(app) in your app factory, or define your own 'db' fixture.*",
+            "*'db' needs the app's database, and the app 'bare' has no Flask-SQLAlchemy or"
+            " Flask-SQLAlchemy-Lite: call db.init_app(app) in your app factory, name the"
+            " database once in the ini file (flask_db = 'yourpackage.database:db', e.g. a"
+            " flask_testcase.SQLAlchemyDatabase for plain SQLAlchemy), or define your own"
+            " 'db' fixture.*",
         )
 
     def test_loaded_explicitly_without_autoload_beside_an_installed_pytest_flask(
@@ -543,8 +546,8 @@ class TestBesidePytestFlask:
                 "flask_testcase: pytest-flask is active and serves client, client_class,"
                 " config, live_server, mimetype, accept_any, accept_json, accept_jsonp,"
                 " accept_mimetype, the options marker; flask_testcase serves app (ini"
-                " flask_app), runner, templates, flashed_messages, outbox, testapp, db,"
-                " assertNumQueries, data_fixture. Uninstall pytest-flask to have"
+                " flask_app), runner, templates, flashed_messages, outbox, testapp, db (ini"
+                " flask_db), assertNumQueries, data_fixture. Uninstall pytest-flask to have"
                 " flask_testcase serve them all."
             ]
         )

@@ -117,6 +117,13 @@ class Stack:
         :data:`NOT_FOUND` (for in-memory SQLite, where each engine is a database)."""
         return NOT_FOUND
 
+    def default_key(self, engines: Mapping[t.Hashable, Engine]) -> t.Hashable:
+        """The key of the default engine among ``engines`` (the only one, or the one
+        named ``"default"``)."""
+        if len(engines) == 1 or "default" not in engines:
+            return next(iter(engines))
+        return "default"
+
     def memory_index(self, key: t.Hashable) -> tuple[t.Hashable, t.Hashable]:
         """What tells bind ``key``'s in-memory SQLite database apart from any other's."""
         return self.source, key
@@ -151,6 +158,10 @@ class Stack:
         return None
 
     # -- sessions --------------------------------------------------------------------
+
+    def test_session(self, label: str) -> t.Any:
+        """The session test code uses (``db.session``)."""
+        raise TypeError(f"{label}: {self.kind} has no session of its own to hand out")
 
     def remove_sessions(self) -> None:
         """Forget the sessions of the current scope: the next use begins afresh (inside
@@ -263,6 +274,14 @@ class Several(Stack):
             if reason is not None:
                 return reason
         return None
+
+    def default_key(self, engines: Mapping[t.Hashable, Engine]) -> t.Hashable:
+        first = self.members[0]
+        inner = first.default_key({k[1]: e for k, e in engines.items() if k[0] == 0})  # type: ignore[index]
+        return 0, inner
+
+    def test_session(self, label: str) -> t.Any:
+        return self.members[0].test_session(f"{label}[0]")
 
     def remove_sessions(self) -> None:
         for member in self.members:

@@ -76,6 +76,12 @@ class FlaskSQLAlchemyStack(Stack):
     def metadatas(self) -> Mapping[t.Hashable, MetaData]:
         return self.db.metadatas  # type: ignore[no-any-return]
 
+    def default_key(self, engines: Mapping[t.Hashable, Engine]) -> t.Hashable:
+        return None
+
+    def test_session(self, label: str) -> t.Any:
+        return self.db.session
+
     def remove_sessions(self) -> None:
         from flask import has_app_context
 

@@ -114,6 +114,9 @@ class LiteStack(Stack):
             " otherwise."
         )
 
+    def test_session(self, label: str) -> t.Any:
+        return self.db.session
+
     def remove_sessions(self) -> None:
         from flask import has_app_context
 

@@ -168,6 +168,15 @@ class PlainStack(Stack):
     def metadatas(self) -> Mapping[t.Hashable, MetaData]:
         return self._metadatas or {}
 
+    def test_session(self, label: str) -> t.Any:
+        scoped = self._scoped()
+        if not scoped:
+            raise TypeError(
+                f"{label} names no scoped session to hand out: give it one,"
+                " SQLAlchemyDatabase(engine, metadata, sessions=db_session)"
+            )
+        return scoped[0]
+
     def remove_sessions(self) -> None:
         for factory in self._scoped():
             factory.remove()
