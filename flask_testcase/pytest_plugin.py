@@ -203,8 +203,7 @@ def _load(config: pytest.Config, setting: str) -> t.Any:
         if setting == "flask_db":
             example = "'package.module:db'"
         raise pytest.UsageError(
-            f"{setting} = {spec!r} in the ini file cannot be loaded ({e}); write it as"
-            f" {example}."
+            f"{setting} = {spec!r} in the ini file cannot be loaded ({e}); write it as {example}."
         ) from e
 
 

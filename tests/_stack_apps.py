@@ -22,7 +22,7 @@ import sys
 import types
 import typing as t
 
-ROUTES = '''
+ROUTES = """
 import threading
 
 from flask import jsonify, request
@@ -107,10 +107,10 @@ def add_routes(app):
         s = session()
         s.add(Item(name="from cli"))
         s.commit()
-'''
+"""
 
 APPS = {
-    "flask_sqlalchemy": '''
+    "flask_sqlalchemy": """
 import sqlalchemy as sa
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
@@ -142,8 +142,8 @@ def create_app():
     db.init_app(app)
     add_routes(app)
     return app
-''',
-    "lite": '''
+""",
+    "lite": """
 import sqlalchemy as sa
 from flask import Flask
 from flask_sqlalchemy_lite import SQLAlchemy
@@ -181,8 +181,8 @@ def create_app():
     db.init_app(app)
     add_routes(app)
     return app
-''',
-    "plain_import": '''
+""",
+    "plain_import": """
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import declarative_base, scoped_session, sessionmaker
@@ -221,8 +221,8 @@ def create_app():
 
     add_routes(app)
     return app
-''',
-    "plain_factory": '''
+""",
+    "plain_factory": """
 import sqlalchemy as sa
 from flask import Flask, current_app, g
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
@@ -266,7 +266,7 @@ def create_app():
 
     add_routes(app)
     return app
-''',
+""",
 }
 
 #: The stacks this issue adds (``flask_sqlalchemy`` is the path they are compared with).

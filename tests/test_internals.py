@@ -51,6 +51,45 @@ def test_flask_sqlalchemy_keeps_each_apps_engines_in_app_engines() -> None:
     assert _internals.bind_key(db, sa.create_engine("sqlite://")) is _internals.NOT_FOUND
 
 
+def test_flask_sqlalchemy_lite_keeps_each_apps_engines_in_app_state() -> None:
+    from flask_sqlalchemy_lite import SQLAlchemy as Lite
+
+    db = Lite()
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_ENGINES"] = {"default": "sqlite://"}
+    assert _internals.lite_state(db, app) is None
+    db.init_app(app)
+    state = _internals.lite_state(db, app)
+    with app.app_context():
+        assert state.engines is db.engines
+        assert state.sessionmaker is db.sessionmaker
+        assert state.async_engines == {}
+        assert _internals.lite_sessions() == []
+        sessions = [db.session, db.get_session("other")]
+        assert _internals.lite_sessions() == sessions
+    assert _internals.lite_states(db) == [state]
+
+
+def test_an_unsupported_flask_sqlalchemy_lite_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    _internals.check_versions.cache_clear()
+    real = _internals._version
+
+    def version(name: str) -> tuple[int, int]:
+        return (0, 3) if name == "flask-sqlalchemy-lite" else real(name)
+
+    monkeypatch.setattr(_internals, "_version", version)
+    try:
+        with pytest.raises(RuntimeError) as info:
+            _internals.check_versions("flask-sqlalchemy-lite")
+    finally:
+        _internals.check_versions.cache_clear()
+    assert str(info.value) == (
+        "flask_testcase's database isolation supports flask-sqlalchemy-lite from 0.2 up to"
+        " (not including) 0.3, found 0.3. Install a supported release (pip install"
+        " 'flask-sqlalchemy-lite<0.3') or a flask-testcase release that supports it."
+    )
+
+
 def test_flask_sqlalchemy_records_queries_with_listen_and_record_end() -> None:
     assert callable(record_queries._listen)
     assert callable(record_queries._record_end)

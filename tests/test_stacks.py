@@ -19,6 +19,7 @@ import urllib.request
 
 import pytest
 import sqlalchemy as sa
+import sqlalchemy.orm
 from _dbs import backend_params
 from _dbs import url_for
 from _stack_apps import NEW
@@ -29,8 +30,12 @@ from flask import Flask
 from flask_testcase import IsolationError
 from flask_testcase import LiveServerTestCase
 from flask_testcase import NotATestDatabaseError
+from flask_testcase import SQLAlchemyDatabase
 from flask_testcase import TestCase
+from flask_testcase import database_isolation
+from flask_testcase._stacks import ACCEPTED
 from flask_testcase._stacks import stack_for
+from flask_testcase.isolation._patches import EnginePatches
 from flask_testcase.isolation._registry import databases as run_databases
 from flask_testcase.isolation._registry import index
 
@@ -271,6 +276,7 @@ import urllib.request
 
 import pytest
 import sqlalchemy as sa
+import sqlalchemy.orm
 from stackapp import Item, count, engine, session
 
 
@@ -321,6 +327,7 @@ def test_6_live_server_sees_the_data(live_server, db):
 
 DATA = """
 import sqlalchemy as sa
+import sqlalchemy.orm
 from flask_testcase.pytest_plugin import data_fixture
 from stackapp import Item, count, session
 
@@ -481,3 +488,389 @@ def textof(result: unittest.TestResult) -> str:
 
 def _dedent(text: str) -> str:
     return textwrap.dedent(text).strip()
+
+
+class TestWhatDbMayBe:
+    @pytest.mark.parametrize(
+        ("value", "hint"),
+        [
+            (
+                sa.create_engine("sqlite://"),
+                " For an engine of plain SQLAlchemy write SQLAlchemyDatabase(engine,"
+                " Base.metadata, sessions=db_session).",
+            ),
+            (
+                sa.orm.sessionmaker(),
+                " A session factory does not say which tables to create: write"
+                " SQLAlchemyDatabase(engine, Base.metadata, sessions=it).",
+            ),
+            (
+                sa.MetaData(),
+                " For plain SQLAlchemy write SQLAlchemyDatabase(engine, metadata).",
+            ),
+        ],
+        ids=["engine", "sessionmaker", "metadata"],
+    )
+    def test_a_part_of_plain_sqlalchemy_on_its_own_says_how_to_wrap_it(
+        self, value: t.Any, hint: str
+    ) -> None:
+        with pytest.raises(TypeError) as info:
+            stack_for(value, "UserTests.db")
+        assert str(info.value) == (
+            f"UserTests.db must be the app's database, {ACCEPTED}; got {value!r}"
+            f" ({type(value).__name__}).{hint}"
+        )
+
+    def test_anything_else_lists_what_was_looked_for(self) -> None:
+        with pytest.raises(TypeError) as info:
+            stack_for(object(), "db")
+        assert str(info.value).endswith(
+            " flask_testcase looked for the classes of Flask-SQLAlchemy and"
+            " Flask-SQLAlchemy-Lite and for a SQLAlchemyDatabase, and found none."
+        )
+
+    def test_a_tuple_names_the_member_that_is_wrong(self) -> None:
+        m = load("plain_import", "sqlite://")
+        with pytest.raises(TypeError) as info:
+            stack_for((m.DATABASE, "oops"), "Inner.db")
+        assert str(info.value).startswith("Inner.db[1] must be the app's database,")
+
+    def test_a_tuple_in_a_tuple_is_refused(self) -> None:
+        m = load("plain_import", "sqlite://")
+        with pytest.raises(TypeError) as info:
+            stack_for((m.DATABASE, (m.DATABASE,)), "db")
+        assert str(info.value) == (
+            "db: a tuple of stacks cannot hold another tuple; list each once"
+        )
+
+
+class TestSQLAlchemyDatabaseArguments:
+    def test_engines_of_another_type(self) -> None:
+        with pytest.raises(TypeError) as info:
+            SQLAlchemyDatabase("sqlite://")
+        assert str(info.value) == (
+            "SQLAlchemyDatabase() takes the engine (sqlalchemy.Engine), a mapping of name"
+            " to engine, a function of the app returning either, or a"
+            " Flask-SQLAlchemy-Lite instance; got 'sqlite://' (str)"
+        )
+
+    def test_a_mapping_of_something_else(self) -> None:
+        with pytest.raises(TypeError) as info:
+            SQLAlchemyDatabase({"default": "sqlite://"})
+        assert str(info.value) == (
+            "SQLAlchemyDatabase's engines must map names (str) to engines"
+            " (sqlalchemy.Engine), got 'default': 'sqlite://'"
+        )
+
+    def test_a_session_factory_first(self) -> None:
+        factory = sa.orm.sessionmaker()
+        with pytest.raises(TypeError) as info:
+            SQLAlchemyDatabase(factory)
+        assert str(info.value) == (
+            f"SQLAlchemyDatabase()'s first argument is the engine(s), got the session"
+            f" factory {factory!r}: write SQLAlchemyDatabase(engine, Base.metadata,"
+            " sessions=it)"
+        )
+
+    def test_a_flask_sqlalchemy_instance(self) -> None:
+        from flask_sqlalchemy import SQLAlchemy
+
+        with pytest.raises(TypeError) as info:
+            SQLAlchemyDatabase(SQLAlchemy())
+        assert str(info.value) == (
+            "SQLAlchemyDatabase() is for plain SQLAlchemy and Flask-SQLAlchemy-Lite; a"
+            " Flask-SQLAlchemy instance is given as it is (db = db)"
+        )
+
+    def test_a_declarative_base_for_metadata(self) -> None:
+        class Base(sa.orm.DeclarativeBase):
+            pass
+
+        with pytest.raises(TypeError) as info:
+            SQLAlchemyDatabase(sa.create_engine("sqlite://"), Base)  # type: ignore[arg-type]
+        assert str(info.value).endswith(f"got {Base!r} (write Base.metadata)")
+
+    def test_one_metadata_for_several_engines(self) -> None:
+        engines = {"a": sa.create_engine("sqlite://"), "b": sa.create_engine("sqlite://")}
+        with pytest.raises(ValueError) as info:
+            SQLAlchemyDatabase(engines, sa.MetaData())
+        assert str(info.value) == (
+            "SQLAlchemyDatabase(): one metadata for several engines (a, b): say which"
+            " engine has which tables, metadata={'name': Base.metadata, ...}"
+        )
+
+    def test_metadata_for_an_engine_not_given(self) -> None:
+        with pytest.raises(ValueError) as info:
+            SQLAlchemyDatabase(sa.create_engine("sqlite://"), {"other": sa.MetaData()})
+        assert str(info.value) == (
+            "SQLAlchemyDatabase(): metadata for engines that are not given: ['other'] (the"
+            " engines are ['default'])"
+        )
+
+    def test_sessions_of_another_type(self) -> None:
+        with pytest.raises(TypeError) as info:
+            SQLAlchemyDatabase(sa.create_engine("sqlite://"), sessions=[sa.orm.Session()])
+        assert str(info.value).startswith(
+            "SQLAlchemyDatabase()'s sessions are scoped_session or sessionmaker objects,"
+            " got <sqlalchemy.orm.session.Session object"
+        )
+
+    def test_sessions_with_a_lite_instance(self) -> None:
+        from flask_sqlalchemy_lite import SQLAlchemy
+
+        with pytest.raises(TypeError) as info:
+            SQLAlchemyDatabase(SQLAlchemy(), sessions=sa.orm.sessionmaker())
+        assert str(info.value) == (
+            "SQLAlchemyDatabase(db, ...) with a Flask-SQLAlchemy-Lite instance finds its"
+            " sessions in it: leave sessions= out"
+        )
+
+    def test_the_repr_shows_what_was_given(self) -> None:
+        engine = sa.create_engine("sqlite://")
+        metadata = sa.MetaData()
+        assert repr(SQLAlchemyDatabase(engine, metadata)) == (
+            f"SQLAlchemyDatabase({engine!r}, metadata={metadata!r})"
+        )
+
+
+def _plain(url: str, **kwargs: t.Any) -> tuple[SQLAlchemyDatabase, sa.Engine, sa.MetaData]:
+    engine = sa.create_engine(url)
+    metadata = sa.MetaData()
+    sa.Table("stack_item", metadata, sa.Column("id", sa.Integer, primary_key=True))
+    return SQLAlchemyDatabase(engine, metadata, **kwargs), engine, metadata
+
+
+class TestSessionsAndEnginesNotGiven:
+    """What would be left out silently is refused, naming it and the fix."""
+
+    def test_a_session_bound_to_an_engine_not_listed(self, tmp_path: t.Any) -> None:
+        other = sa.create_engine(f"sqlite:///{tmp_path}/other.db")
+        factory = sa.orm.scoped_session(sa.orm.sessionmaker(bind=other))
+        database, _, _ = _plain(f"sqlite:///{tmp_path}/main.db", sessions=factory)
+        with pytest.raises(ValueError) as info, database_isolation(database, Flask("x")):
+            pass
+        assert str(info.value) == (
+            f"db.sessions[0] ({factory!r}) is bound to an engine for"
+            f" sqlite:///{tmp_path}/other.db, which db does not list: its sessions' writes"
+            " would not be rolled back. Add that engine to the engines of"
+            " SQLAlchemyDatabase (e.g. SQLAlchemyDatabase({'default': engine, 'other':"
+            " that_engine}, ...)), or bind the session to one of them."
+        )
+        assert EnginePatches.active == []
+
+    def test_a_session_bound_to_the_same_database_by_another_engine_is_fine(
+        self, tmp_path: t.Any
+    ) -> None:
+        url = f"sqlite:///{tmp_path}/main.db"
+        factory = sa.orm.scoped_session(sa.orm.sessionmaker(bind=sa.create_engine(url)))
+        database, _, metadata = _plain(url, sessions=factory)
+        table = metadata.tables["stack_item"]
+        with Flask("x").app_context(), database_isolation(database):
+            factory.execute(sa.insert(table).values(id=1))
+            factory.commit()
+        assert fresh_count(None, url) == 0
+
+    def test_an_unbound_session(self, tmp_path: t.Any) -> None:
+        factory = sa.orm.scoped_session(sa.orm.sessionmaker())
+        database, _, _ = _plain(f"sqlite:///{tmp_path}/main.db", sessions=factory)
+        with pytest.raises(ValueError) as info, database_isolation(database, Flask("x")):
+            pass
+        assert str(info.value) == (
+            f"db.sessions[0] ({factory!r}) has no engine bound, so flask_testcase cannot"
+            " tell which database its sessions use. Bind it (sessionmaker(bind=engine)),"
+            " or configure it in create_app() before the test runs"
+            " (db_session.configure(bind=engine))."
+        )
+
+    def test_an_import_time_session_configured_in_create_app_is_isolated(
+        self, tmp_path: t.Any
+    ) -> None:
+        url = f"sqlite:///{tmp_path}/main.db"
+        factory = sa.orm.scoped_session(sa.orm.sessionmaker())  # before any app exists
+        metadata = sa.MetaData()
+        table = sa.Table("stack_item", metadata, sa.Column("id", sa.Integer, primary_key=True))
+
+        def create(self: TestCase) -> Flask:
+            app = Flask("x")
+            app.extensions["engine"] = sa.create_engine(url)
+            factory.configure(bind=app.extensions["engine"])
+            return app
+
+        def test_it(self: TestCase) -> None:
+            factory.execute(sa.insert(table).values(id=1))
+            factory.commit()
+            self.assertEqual(factory.scalar(sa.select(sa.func.count()).select_from(table)), 1)
+
+        database = SQLAlchemyDatabase(
+            lambda app: app.extensions["engine"], metadata, sessions=factory
+        )
+        case = type(
+            "Inner", (TestCase,), {"db": database, "create_app": create, "test_it": test_it}
+        )
+        assert problems(run(case)) == []
+        assert fresh_count(None, url) == 0
+
+    def test_an_engines_function_that_finds_nothing(self) -> None:
+        database = SQLAlchemyDatabase(lambda app: app.extensions["engine"], sa.MetaData())
+        with pytest.raises(ValueError) as info, database_isolation(database, Flask("bare")):
+            pass
+        assert str(info.value) == (
+            "db's engines function found no engine for the app 'bare' (KeyError:"
+            " 'engine'): make the engine in create_app() where the function looks for it"
+            " (e.g. app.extensions['engine'] = create_engine(...)), or give the engine"
+            " itself."
+        )
+
+    def test_another_engine_on_the_app_reaching_another_database(self, tmp_path: t.Any) -> None:
+        database, _, _ = _plain(f"sqlite:///{tmp_path}/main.db")
+        app = Flask("x")
+        app.extensions["reports"] = sa.create_engine(f"sqlite:///{tmp_path}/reports.db")
+        with pytest.raises(IsolationError) as info, database_isolation(database, app):
+            pass
+        assert str(info.value) == (
+            "database_isolation(): app.extensions['reports'] (an Engine) reaches"
+            f" sqlite:///{tmp_path}/reports.db, a database that db does not isolate: its"
+            " writes would be committed for real. Isolate it too, giving every stack the"
+            " app uses as a tuple (db = (db, SQLAlchemyDatabase(engine, Base.metadata))),"
+            " or point it at one of the test's databases."
+        )
+        assert EnginePatches.active == []
+
+    def test_flask_sqlalchemy_on_the_app_beside_a_plain_engine_is_refused(
+        self, tmp_path: t.Any
+    ) -> None:
+        from flask_sqlalchemy import SQLAlchemy
+
+        fsa = SQLAlchemy()
+        app = Flask("x")
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path}/fsa.db"
+        fsa.init_app(app)
+        database, _, _ = _plain(f"sqlite:///{tmp_path}/main.db")
+        with pytest.raises(IsolationError) as info, database_isolation(database, app):
+            pass
+        assert str(info.value).startswith(
+            "database_isolation(): app.extensions['sqlalchemy'] (a SQLAlchemy) reaches"
+            f" sqlite:///{tmp_path}/fsa.db, a database that db does not isolate"
+        )
+
+    def test_two_stacks_on_one_app_are_both_isolated(self, url: str) -> None:
+        from flask_sqlalchemy import SQLAlchemy
+
+        fsa = SQLAlchemy()
+
+        class Note(fsa.Model):  # type: ignore[name-defined,misc]
+            __tablename__ = "stack_note"
+            id: sa.orm.Mapped[int] = sa.orm.mapped_column(primary_key=True)
+
+        other_url = url if url == "sqlite://" else url_for(_backend(url), "stacksreports")
+        reports = sa.MetaData()
+        report = sa.Table("stack_report", reports, sa.Column("id", sa.Integer, primary_key=True))
+
+        def create(self: TestCase) -> Flask:
+            app = Flask("two")
+            app.config["SQLALCHEMY_DATABASE_URI"] = url
+            fsa.init_app(app)
+            app.extensions["reports"] = sa.create_engine(other_url)
+            if url != "sqlite://":
+                # (In memory, the first app's engine holds the run's database.)
+                self.addCleanup(app.extensions["reports"].dispose)
+            return app
+
+        def test_1_writes_both(self: TestCase) -> None:
+            fsa.session.add(Note())
+            fsa.session.commit()
+            with self.app.extensions["reports"].begin() as conn:
+                conn.execute(sa.insert(report).values(id=1))
+            with self.app.extensions["reports"].connect() as conn:
+                self.assertEqual(conn.scalar(sa.select(sa.func.count()).select_from(report)), 1)
+
+        def test_2_sees_neither(self: TestCase) -> None:
+            self.assertEqual(fsa.session.scalar(sa.select(sa.func.count(Note.id))), 0)
+            with self.app.extensions["reports"].connect() as conn:
+                self.assertEqual(conn.scalar(sa.select(sa.func.count()).select_from(report)), 0)
+
+        both = (fsa, SQLAlchemyDatabase(lambda app: app.extensions["reports"], reports))
+        members = {
+            "create_app": create,
+            "test_1": test_1_writes_both,
+            "test_2": test_2_sees_neither,
+        }
+        result = run(type("Inner", (TestCase,), {"db": both, **members}))
+        assert problems(result) == []
+        if url != "sqlite://":
+            assert fresh_count(None, url, "stack_note") == 0
+            assert fresh_count(None, other_url, "stack_report") == 0
+        # With only one of them, the other is refused, by name.
+        if url != "sqlite://":
+            result = run(type("Inner", (TestCase,), {"db": fsa, **members}))
+            assert len(result.errors) == 2
+            assert "app.extensions['reports']" in result.errors[0][1]
+            assert fresh_count(None, url, "stack_note") == 0
+
+
+def _backend(url: str) -> str:
+    name = sa.make_url(url).get_backend_name()
+    if name == "sqlite":
+        return "sqlite_file"
+    return "mysql" if name.startswith("mysql") else name
+
+
+def test_lite_async_engines_are_refused_by_name() -> None:
+    from flask_sqlalchemy_lite import SQLAlchemy
+
+    lite = SQLAlchemy()
+    app = Flask("asyncapp")
+    app.config["SQLALCHEMY_ENGINES"] = {"default": "sqlite://"}
+    app.config["SQLALCHEMY_ASYNC_ENGINES"] = {"default": "postgresql+psycopg://u@127.0.0.1:1/t"}
+    lite.init_app(app)
+    database = SQLAlchemyDatabase(lite, sa.MetaData())
+    with pytest.raises(IsolationError) as info, database_isolation(database, app):
+        pass
+    assert str(info.value) == (
+        "the app 'asyncapp' has async engines (SQLALCHEMY_ASYNC_ENGINES: 'default'), which"
+        " flask_testcase cannot isolate yet: their writes would be committed for real."
+        " Configure only SQLALCHEMY_ENGINES for the tests, or use"
+        " db.async_test_isolation() of Flask-SQLAlchemy-Lite for them."
+    )
+    assert EnginePatches.active == []
+
+
+def test_a_lite_instance_not_set_up_on_the_app() -> None:
+    from flask_sqlalchemy_lite import SQLAlchemy
+
+    database = SQLAlchemyDatabase(SQLAlchemy(), sa.MetaData())
+    with pytest.raises(ValueError) as info, database_isolation(database, Flask("bare")):
+        pass
+    assert str(info.value) == (
+        "db is not registered on the app 'bare', which has no Flask-SQLAlchemy-Lite: call"
+        " db.init_app(app) in create_app() (your app factory)."
+    )
+
+
+def test_another_lite_instance_than_the_apps() -> None:
+    from flask_sqlalchemy_lite import SQLAlchemy
+
+    app = Flask("other")
+    app.config["SQLALCHEMY_ENGINES"] = {"default": "sqlite://"}
+    SQLAlchemy(app)
+    database = SQLAlchemyDatabase(SQLAlchemy(), sa.MetaData())
+    with pytest.raises(ValueError) as info, database_isolation(database, app):
+        pass
+    assert str(info.value) == (
+        "db is not the Flask-SQLAlchemy-Lite instance the app 'other' was set up with:"
+        " app.extensions['sqlalchemy'] is another one. Use the instance the app calls"
+        " init_app() with."
+    )
+
+
+def test_importing_flask_testcase_imports_no_extension() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, flask_testcase; flask_testcase.SQLAlchemyDatabase;"
+        " print(sorted(m for m in ('sqlalchemy', 'flask_sqlalchemy', 'flask_sqlalchemy_lite')"
+        " if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -295,8 +295,9 @@ def _metadatas(
         return None
     if isinstance(metadata, MetaData):
         if names is not None and len(names) > 1 and _DEFAULT not in names:
+            shown = ", ".join(map(str, names))
             raise ValueError(
-                f"SQLAlchemyDatabase(): one metadata for several engines ({', '.join(map(str, names))}):"
+                f"SQLAlchemyDatabase(): one metadata for several engines ({shown}):"
                 " say which engine has which tables, metadata={'name': Base.metadata, ...}"
             )
         only = names[0] if names is not None and len(names) == 1 else _DEFAULT

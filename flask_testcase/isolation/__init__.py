@@ -467,8 +467,9 @@ class DatabaseIsolation:
                 if self._joins.reaches(engine):
                     continue
                 shown = engine.url.render_as_string(hide_password=True)
+                what = _a(type(value).__name__)
                 raise IsolationError(
-                    f"{self.owner}: {where} ({value!r:.80}) reaches {shown}, a database"
+                    f"{self.owner}: {where} ({what}) reaches {shown}, a database"
                     f" that {self.db_label} does not isolate: its writes would be committed"
                     " for real. Isolate it too, giving every stack the app uses as a tuple"
                     f" ({self.db_label} = (db, SQLAlchemyDatabase(engine, Base.metadata))),"
@@ -597,6 +598,10 @@ def database_isolation(
             isolation.stack.remove_sessions()
         finally:
             isolation.end()
+
+
+def _a(name: str) -> str:
+    return f"{'an' if name[0] in 'AEIOU' else 'a'} {name}"
 
 
 def _sql_objects(app: flask.Flask) -> Iterator[tuple[str, t.Any]]:
