@@ -159,6 +159,28 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+#: The run's databases when this pytest run began (an outer run's, for a pytester run).
+_KNOWN_DATABASES = pytest.StashKey["set[t.Any]"]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    import sys
+
+    registry = sys.modules.get("flask_testcase.isolation._registry")
+    session.config.stash[_KNOWN_DATABASES] = set(registry.databases) if registry else set()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # The engines this run made serve no later run: a database dropped and made again
+    # by the next run in this process (pytester's in-process runs with their own
+    # session fixtures) would meet connections its server closed.
+    import sys
+
+    registry = sys.modules.get("flask_testcase.isolation._registry")
+    if registry is not None and _KNOWN_DATABASES in config.stash:
+        registry.close_all(keep=config.stash[_KNOWN_DATABASES])
+
+
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if not _pytest_flask_active(config.pluginmanager):
         return None

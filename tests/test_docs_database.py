@@ -75,8 +75,9 @@ def run_cases(namespace: dict[str, t.Any]) -> unittest.TestResult:
 
 def test_the_chapter_examples_pass_and_roll_back(monkeypatch: pytest.MonkeyPatch) -> None:
     blocks = python_blocks()
-    assert len(blocks) == 5, (
-        "database.rst: user tests, fixture, config, setUpTestData, assertNumQueries"
+    assert len(blocks) == 11, (
+        "database.rst: user tests, fixture, config, setUpTestData, assertNumQueries,"
+        " Lite app and tests, plain app and tests, plain engines in create_app, two stacks"
     )
     myapp, models = make_myapp()
     monkeypatch.setitem(sys.modules, "myapp", myapp)
@@ -127,3 +128,61 @@ def test_the_config_example_names_a_test_database() -> None:
     block = python_blocks()[2]
     assert "database_for_tests(" in block
     assert "# -> postgresql+psycopg://postgres@localhost/test_shop" in block
+
+
+def _module(name: str, block: str, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    module = types.ModuleType(name)
+    monkeypatch.setitem(sys.modules, name, module)
+    exec(compile(block, f"database.rst ({name})", "exec"), module.__dict__)
+    return module
+
+
+def test_the_lite_example_runs_and_rolls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    blocks = python_blocks()
+    assert blocks[5].startswith("# notes_lite.py")
+    notes_lite = _module("notes_lite", blocks[5], monkeypatch)
+    namespace: dict[str, t.Any] = {"__name__": "docs_database_lite"}
+    exec(compile(blocks[6], "database.rst (Lite tests)", "exec"), namespace)
+    result = run_cases(namespace)
+    assert result.testsRun == 2
+    assert not result.errors and not result.failures, result.errors + result.failures
+    stack = namespace["NoteTests"].db._stack
+    engine = flask_testcase.isolation._registry.databases[("sqlite://", notes_lite.db, "default")]
+    assert stack.source is notes_lite.db
+    with engine.engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM lite_note")) == 0
+
+
+def test_the_plain_example_runs_and_rolls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    blocks = python_blocks()
+    assert blocks[7].startswith("# notes_plain.py")
+    monkeypatch.delenv("NOTES_DATABASE_URL", raising=False)
+    notes_plain = _module("notes_plain", blocks[7], monkeypatch)
+    namespace: dict[str, t.Any] = {"__name__": "docs_database_plain"}
+    exec(compile(blocks[8], "database.rst (plain tests)", "exec"), namespace)
+    result = run_cases(namespace)
+    assert result.testsRun == 2
+    assert not result.errors and not result.failures, result.errors + result.failures
+    # The app's own engine is the run's for its in-memory database.
+    with notes_plain.engine.connect() as conn:
+        assert not conn.connection.driver_connection.in_transaction
+        assert conn.scalar(sa.text("SELECT count(*) FROM plain_note")) == 0
+
+
+def test_the_engines_in_create_app_and_two_stacks_examples_are_accepted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flask_testcase._stacks import Several
+    from flask_testcase._stacks import stack_for
+
+    blocks = python_blocks()
+    _module("notes_plain", blocks[7], monkeypatch)
+    namespace: dict[str, t.Any] = {"__name__": "docs_database_factory"}
+    exec(compile(blocks[9], "database.rst (engines in create_app)", "exec"), namespace)
+    app = Flask("factory")
+    app.extensions["engine"] = engine = sa.create_engine("sqlite://")
+    assert stack_for(namespace["database"]).engines(app) == {"default": engine}
+    exec(compile(blocks[10], "database.rst (two stacks)", "exec"), namespace)
+    both = stack_for(namespace["both"])
+    assert isinstance(both, Several)
+    assert [member.kind for member in both.members] == ["Flask-SQLAlchemy", "SQLAlchemy"]

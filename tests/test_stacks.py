@@ -270,6 +270,31 @@ def app():
     return create_app()
 """
 
+# What a run's in-memory databases hold when its tests are done, outside any
+# transaction: written to counts.json as [in_transaction, rows] per database.
+MEMORY_COUNTS = """
+
+def pytest_sessionstart(session):
+    from flask_testcase.isolation._registry import databases
+
+    session.config._known = set(databases)
+
+
+def pytest_sessionfinish(session):
+    import json
+    import sqlalchemy as sa
+    from flask_testcase.isolation._registry import databases
+
+    counts = []
+    for where, database in databases.items():
+        if where[0] == "sqlite://" and where not in session.config._known:
+            with database.engine.connect() as conn:
+                busy = conn.connection.driver_connection.in_transaction
+                counts.append([busy, conn.scalar(sa.text("SELECT count(*) FROM stack_item"))])
+    with open("counts.json", "w") as f:
+        json.dump(counts, f)
+"""
+
 WRITES = """
 import json
 import urllib.request
@@ -363,19 +388,16 @@ class TestEveryStackThroughThePlugin:
         self, pytester: pytest.Pytester, kind: str, url: str
     ) -> None:
         pytester.makepyfile(stackapp=source(kind, url))
-        pytester.makeconftest(CONFTEST)
+        pytester.makeconftest(CONFTEST + MEMORY_COUNTS)
         pytester.makeini("[pytest]\nflask_db = stackapp:DATABASE\n")
         pytester.makepyfile(test_writes=WRITES, test_data=DATA)
-        before = set(run_databases)
         result = run_plugin(pytester)
         result.assert_outcomes(passed=8)
         if url == "sqlite://":
-            made = [run_databases[k] for k in set(run_databases) - before if k[0] == url]
-            assert made, "the run made its in-memory database"
-            for database in made:
-                with database.engine.connect() as conn:
-                    assert not conn.connection.driver_connection.in_transaction
-                    assert conn.scalar(sa.text("SELECT count(*) FROM stack_item")) == 0
+            # Counted by the run itself once its tests are done: its in-memory
+            # databases end with it.
+            counts = json.loads((pytester.path / "counts.json").read_text())
+            assert counts == [[False, 0]]
         else:
             assert fresh_count(None, url) == 0
 
@@ -874,3 +896,21 @@ def test_importing_flask_testcase_imports_no_extension() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_an_inner_runs_engines_end_with_it_and_the_outer_runs_stay(
+    pytester: pytest.Pytester, tmp_path: t.Any
+) -> None:
+    outer = load("plain_import", f"sqlite:///{tmp_path}/outer.db")
+    assert problems(run(make_case(outer, test_it=lambda self: None))) == []
+    outer_keys = {k for k in run_databases if "outer.db" in k[0]}
+    assert outer_keys
+    inner_url = f"sqlite:///{tmp_path}/inner.db"
+    pytester.makepyfile(stackapp=source("plain_import", inner_url))
+    pytester.makeconftest(CONFTEST)
+    pytester.makeini("[pytest]\nflask_db = stackapp:DATABASE\n")
+    pytester.makepyfile(test_it="def test_it(db):\n    pass\n")
+    run_plugin(pytester).assert_outcomes(passed=1)
+    # A database dropped and made again by a later run would meet closed connections.
+    assert not [k for k in run_databases if "inner.db" in k[0]]
+    assert outer_keys <= set(run_databases)

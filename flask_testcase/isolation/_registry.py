@@ -79,11 +79,16 @@ def database_for(url: URL, stack: Stack, key: t.Hashable, engine: Engine) -> Dat
     return database
 
 
-def close_all() -> None:
-    """Forget the run's databases and close their engines' connections."""
+def close_all(keep: t.Collection[tuple[str, t.Any, t.Any]] = ()) -> None:
+    """Forget the run's databases and close their engines' connections.
+
+    :param keep: the databases (keys of :data:`databases`) to keep: those of an outer
+        pytest run when an inner one (pytester, in process) ends.
+    """
     with _lock:
-        found = list(databases.values())
-        databases.clear()
+        found = [database for where, database in databases.items() if where not in keep]
+        for where in [where for where in databases if where not in keep]:
+            del databases[where]
     for database in found:
         database.engine.dispose()
 
