@@ -4,8 +4,9 @@
 in a subprocess, exactly as the README says (``python -m pytest examples`` and
 ``python -m unittest discover examples`` from the repository root), and check the
 number of tests each runner ran, so that a module one runner silently fails to
-collect is caught too. pytest runs both suites (``examples/tests``, TestCase classes,
-and ``examples/tests_pytest``, fixtures); unittest runs the first only.
+collect is caught too. pytest runs every suite (``examples/tests``, TestCase classes,
+``examples/tests_pytest``, fixtures, and ``examples/tests_plain``, the Links app on
+plain SQLAlchemy); unittest runs the TestCase ones.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXPECTED_TESTS = 61
 #: Every test in examples/tests_pytest (the pytest-style suite).
 EXPECTED_PYTEST_TESTS = 60
+#: Every test in examples/tests_plain (the Links app, on plain SQLAlchemy).
+EXPECTED_PLAIN_TESTS = 11
 #: The tests of each suite that drive Chromium; they skip when it is missing (fail
 #: under CI=true).
 BROWSER_TESTS = 2
@@ -41,7 +44,7 @@ def expected_skips(suites: int = 1) -> int:
 
 def pytest_counts() -> str:
     """The end of pytest's summary line for both suites: ``N passed[, M skipped]``."""
-    total = EXPECTED_TESTS + EXPECTED_PYTEST_TESTS
+    total = EXPECTED_TESTS + EXPECTED_PYTEST_TESTS + EXPECTED_PLAIN_TESTS
     skipped = expected_skips(suites=2)
     return f"{total - skipped} passed" + (f", {skipped} skipped" if skipped else "")
 
@@ -67,7 +70,7 @@ def run_example_suite(*command: str, env: dict[str, str] | None = None) -> str:
 
 def test_examples_pass_under_unittest() -> None:
     output = run_example_suite("-m", "unittest", "discover", "examples")
-    assert f"Ran {EXPECTED_TESTS} tests" in output, output
+    assert f"Ran {EXPECTED_TESTS + EXPECTED_PLAIN_TESTS} tests" in output, output
     skipped = expected_skips()
     status = f"OK (skipped={skipped})" if skipped else "OK"
     assert re.search(rf"^{re.escape(status)}$", output, re.MULTILINE), output
