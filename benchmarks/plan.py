@@ -94,6 +94,10 @@ LABELS = {
     "flask_testcase_pytest_session": "flask_testcase pytest plugin, session app",
     "flask_testcase": "flask_testcase, default",
     "flask_testcase_per_class": "flask_testcase, app_per_class",
+    "flask_testcase_lite": "flask_testcase, Flask-SQLAlchemy-Lite",
+    "flask_testcase_lite_per_class": "flask_testcase, Flask-SQLAlchemy-Lite, app_per_class",
+    "flask_testcase_plain": "flask_testcase, plain SQLAlchemy",
+    "flask_testcase_plain_per_class": "flask_testcase, plain SQLAlchemy, app_per_class",
     "create_drop_all": "create_all/drop_all per test",
     "rollback_recipe": "hand-written rollback recipe, app per class",
     "pytest_create_drop": "pytest, session app, db fixture create/drop_all",
@@ -206,6 +210,13 @@ TARGETS = [
            "flask_testcase_pytest_db", "flask_testcase_per_class", "ratio", 1.25),
     Target("pytest, PostgreSQL: plugin db vs TestCase app_per_class", "postgresql",
            "flask_testcase_pytest_db", "flask_testcase_per_class", "ratio", 1.25),
+    *(
+        Target(f"{where}, {stack} vs Flask-SQLAlchemy{mode}", group,
+               f"flask_testcase_{kind}{suffix}", f"flask_testcase{suffix}", "ratio", 1.1)
+        for group, where in (("sqlite", "SQLite memory"), ("postgresql", "PostgreSQL"))
+        for kind, stack in (("lite", "Flask-SQLAlchemy-Lite"), ("plain", "plain SQLAlchemy"))
+        for suffix, mode in (("", ""), ("_per_class", ", app_per_class"))
+    ),
     Target("live server, default vs Flask-Testing's", "live", "flask_testcase_live",
            "flask_testing_live", "speedup", 5.0),
     Target("live server, app_per_class vs Flask-Testing's", "live",

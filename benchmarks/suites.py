@@ -317,12 +317,54 @@ def _database_suites(
     def suite(base: type[unittest.TestCase]) -> SuiteFactory:
         return lambda n: build_suite(base, post_and_read_back, n, kinds=kinds)
 
+    def flask_testcase_stack(kind: str, per_class: bool) -> type[unittest.TestCase]:
+        """The same tests on the app built on Flask-SQLAlchemy-Lite or plain SQLAlchemy
+        (:mod:`benchmarks.stack_app`), with ``db`` in the form each stack takes."""
+        import flask_testcase
+
+        from . import stack_app
+
+        if kind == "lite":
+            database: t.Any = flask_testcase.SQLAlchemyDatabase(
+                stack_app.lite_db, stack_app.metadata
+            )
+            make = stack_app.create_lite_app
+        else:
+            database = flask_testcase.SQLAlchemyDatabase(
+                lambda app: app.extensions["bench.engine"],
+                stack_app.metadata,
+                sessions=stack_app.plain_session,
+            )
+            make = stack_app.create_plain_app
+
+        class FlaskTestCaseStack(flask_testcase.TestCase):
+            app_per_class = per_class
+            db = database
+
+            def create_app(self) -> flask.Flask:
+                return make(uri)
+
+        FlaskTestCaseStack.__name__ = f"FlaskTestCase_{kind}"
+        return FlaskTestCaseStack
+
     return {
         "create_drop_all": suite(DropAllCase),
         "rollback_recipe": suite(RollbackRecipeCase),
         "flask_testcase": lambda n: suite(flask_testcase_db(False, make_app, the_db, uri))(n),
         "flask_testcase_per_class": lambda n: suite(flask_testcase_db(True, make_app, the_db, uri))(
             n
+        ),
+        "flask_testcase_lite": lambda n: build_suite(
+            flask_testcase_stack("lite", False), post_and_read_back, n
+        ),
+        "flask_testcase_lite_per_class": lambda n: build_suite(
+            flask_testcase_stack("lite", True), post_and_read_back, n
+        ),
+        "flask_testcase_plain": lambda n: build_suite(
+            flask_testcase_stack("plain", False), post_and_read_back, n
+        ),
+        "flask_testcase_plain_per_class": lambda n: build_suite(
+            flask_testcase_stack("plain", True), post_and_read_back, n
         ),
     }
 
