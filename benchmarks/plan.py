@@ -94,6 +94,8 @@ LABELS = {
     "flask_testcase_pytest_session": "flask_testcase pytest plugin, session app",
     "flask_testcase": "flask_testcase, default",
     "flask_testcase_per_class": "flask_testcase, app_per_class",
+    "lite_rollback_recipe": "Flask-SQLAlchemy-Lite rollback recipe, app per class",
+    "plain_rollback_recipe": "plain SQLAlchemy rollback recipe, app per class",
     "flask_testcase_lite": "flask_testcase, Flask-SQLAlchemy-Lite",
     "flask_testcase_lite_per_class": "flask_testcase, Flask-SQLAlchemy-Lite, app_per_class",
     "flask_testcase_plain": "flask_testcase, plain SQLAlchemy",
@@ -216,6 +218,15 @@ TARGETS = [
         for group, where in (("sqlite", "SQLite memory"), ("postgresql", "PostgreSQL"))
         for kind, stack in (("lite", "Flask-SQLAlchemy-Lite"), ("plain", "plain SQLAlchemy"))
         for suffix, mode in (("", ""), ("_per_class", ", app_per_class"))
+    ),
+    *(
+        Target(f"{where}, {stack}, app_per_class vs {peer}", group,
+               f"flask_testcase_{kind}_per_class", reference, "ratio", 1.2)
+        for group, where in (("sqlite", "SQLite memory"), ("postgresql", "PostgreSQL"))
+        for kind, stack, reference, peer in (
+            ("lite", "Flask-SQLAlchemy-Lite", "lite_rollback_recipe", "the rollback recipe"),
+            ("plain", "plain SQLAlchemy", "plain_rollback_recipe", "the rollback recipe"),
+        )
     ),
     Target("live server, default vs Flask-Testing's", "live", "flask_testcase_live",
            "flask_testing_live", "speedup", 5.0),

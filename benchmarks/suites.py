@@ -317,6 +317,91 @@ def _database_suites(
     def suite(base: type[unittest.TestCase]) -> SuiteFactory:
         return lambda n: build_suite(base, post_and_read_back, n, kinds=kinds)
 
+    class LiteRecipeCase(unittest.TestCase):
+        """The same recipe for the Flask-SQLAlchemy-Lite app, written by hand: its
+        ``sessionmaker`` makes its sessions on the test's connection. (Its own
+        ``db.test_isolation()`` recurses on SQLAlchemy 2.1 once app code commits.)"""
+
+        app: t.ClassVar[flask.Flask]
+        engine: t.ClassVar[sa.Engine]
+        sessionmaker: t.ClassVar[t.Any]
+
+        @classmethod
+        def setUpClass(cls) -> None:
+            from . import stack_app
+
+            cls.app = stack_app.create_lite_app(uri)
+            with cls.app.app_context():
+                cls.engine = stack_app.lite_db.engine
+                cls.sessionmaker = stack_app.lite_db.sessionmaker
+            if cls.engine.dialect.name == "sqlite":
+                _sqlite_savepoints(cls.engine)
+            stack_app.metadata.create_all(cls.engine)
+
+        @classmethod
+        def tearDownClass(cls) -> None:
+            cls.engine.dispose()
+            del cls.app, cls.engine, cls.sessionmaker
+
+        def setUp(self) -> None:
+            self.connection = self.engine.connect()
+            self.transaction = self.connection.begin()
+            self.sessionmaker.configure(
+                bind=self.connection, join_transaction_mode="create_savepoint"
+            )
+            self.client = self.app.test_client()
+
+        def tearDown(self) -> None:
+            self.sessionmaker.configure(bind=self.engine)
+            self.sessionmaker.kw.pop("join_transaction_mode", None)
+            self.transaction.rollback()
+            self.connection.close()
+            del self.client
+
+    class PlainRecipeCase(unittest.TestCase):
+        """The SQLAlchemy docs' "join a session into an external transaction" recipe for
+        the plain SQLAlchemy app, written by hand, app made once per class."""
+
+        app: t.ClassVar[flask.Flask]
+        engine: t.ClassVar[sa.Engine]
+
+        @classmethod
+        def setUpClass(cls) -> None:
+            from . import stack_app
+
+            cls.app = stack_app.create_plain_app(uri)
+            cls.engine = cls.app.extensions["bench.engine"]
+            if cls.engine.dialect.name == "sqlite":
+                _sqlite_savepoints(cls.engine)
+            stack_app.metadata.create_all(cls.engine)
+
+        @classmethod
+        def tearDownClass(cls) -> None:
+            cls.engine.dispose()
+            del cls.app, cls.engine
+
+        def setUp(self) -> None:
+            from . import stack_app
+
+            self.connection = self.engine.connect()
+            self.transaction = self.connection.begin()
+            # The app's scoped session makes its sessions on the test's connection
+            # (each request removes its own when its app context ends).
+            stack_app.plain_session.configure(
+                bind=self.connection, join_transaction_mode="create_savepoint"
+            )
+            self.client = self.app.test_client()
+
+        def tearDown(self) -> None:
+            from . import stack_app
+
+            stack_app.plain_session.remove()
+            stack_app.plain_session.configure(bind=self.engine)
+            stack_app.plain_session.session_factory.kw.pop("join_transaction_mode", None)
+            self.transaction.rollback()
+            self.connection.close()
+            del self.client
+
     def flask_testcase_stack(kind: str, per_class: bool) -> type[unittest.TestCase]:
         """The same tests on the app built on Flask-SQLAlchemy-Lite or plain SQLAlchemy
         (:mod:`benchmarks.stack_app`), with ``db`` in the form each stack takes."""
@@ -354,6 +439,8 @@ def _database_suites(
         "flask_testcase_per_class": lambda n: suite(flask_testcase_db(True, make_app, the_db, uri))(
             n
         ),
+        "lite_rollback_recipe": lambda n: build_suite(LiteRecipeCase, post_and_read_back, n),
+        "plain_rollback_recipe": lambda n: build_suite(PlainRecipeCase, post_and_read_back, n),
         "flask_testcase_lite": lambda n: build_suite(
             flask_testcase_stack("lite", False), post_and_read_back, n
         ),
