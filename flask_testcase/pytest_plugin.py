@@ -127,7 +127,6 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         " databases is built (reference rows every test sees).",
         default="",
     )
-    )
     parser.addini(
         "flask_db",
         "the database the 'db' fixture isolates, when it is not the app's"

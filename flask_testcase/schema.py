@@ -218,7 +218,7 @@ def _describe_spec(spec: tuple[t.Any, ...]) -> str:
 
 
 def _recorded(
-    engine: Engine, key: str | None, spec: tuple[t.Any, ...], owner: str
+    engine: Engine, key: t.Hashable, spec: tuple[t.Any, ...], owner: str
 ) -> _Built | None:
     built = _built.get(engine)
     if built is None:
@@ -239,7 +239,7 @@ def _recorded(
     return built
 
 
-def _bind(key: str | None) -> str:
+def _bind(key: t.Hashable) -> str:
     return "the default bind" if key is None else f"the bind {key!r}"
 
 
@@ -286,7 +286,7 @@ def ensure_schema(
     engines: Mapping[t.Hashable, Engine],
     options: SchemaOptions,
     *,
-    check: Callable[[str | None, Connection], None],
+    check: Callable[[t.Any, Connection], None],
     allow_any_database: bool = False,
     owner: str = "database_isolation()",
 ) -> None:
@@ -321,7 +321,9 @@ def ensure_schema(
             _from_models(app, stack, engines, options, check, owner)
         else:
             db = _migrated_db(stack, owner)
-            _from_migrations(app, db, engines, options, check, allow_any_database, owner)
+            # Flask-SQLAlchemy's bind keys.
+            binds = t.cast("Mapping[str | None, Engine]", engines)
+            _from_migrations(app, db, binds, options, check, allow_any_database, owner)
 
 
 def _migrated_db(stack: Stack, owner: str) -> t.Any:
@@ -358,7 +360,7 @@ def _from_models(
     stack: Stack,
     engines: Mapping[t.Hashable, Engine],
     options: SchemaOptions,
-    check: Callable[[str | None, Connection], None],
+    check: Callable[[t.Any, Connection], None],
     owner: str,
 ) -> None:
     from sqlalchemy import inspect as inspect_
