@@ -749,9 +749,11 @@ def _build(
         for conn in connections.values():
             conn.commit()
         if options.schema_hook is not None:
+            from ._stacks import stack_for
+
             _call_hook(
                 app,
-                db,
+                stack_for(db),
                 options.schema_hook,
                 {key: plan.build_engine or plan.engine for key, plan in plans.items()},
             )

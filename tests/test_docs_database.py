@@ -185,4 +185,4 @@ def test_the_engines_in_create_app_and_two_stacks_examples_are_accepted(
     exec(compile(blocks[10], "database.rst (two stacks)", "exec"), namespace)
     both = stack_for(namespace["both"])
     assert isinstance(both, Several)
-    assert [member.kind for member in both.members] == ["Flask-SQLAlchemy", "SQLAlchemy"]
+    assert [member.kind for member in both.members] == ["Flask-SQLAlchemy", "plain SQLAlchemy"]

@@ -914,3 +914,61 @@ def test_an_inner_runs_engines_end_with_it_and_the_outer_runs_stay(
     # A database dropped and made again by a later run would meet closed connections.
     assert not [k for k in run_databases if "inner.db" in k[0]]
     assert outer_keys <= set(run_databases)
+
+
+class TestSchemaStep:
+    """The schema step reads the adapter's metadata per bind, and its hook commits
+    through the adapter's session."""
+
+    def test_the_hook_runs_once_through_the_plain_scoped_session(self, tmp_path: t.Any) -> None:
+        url = f"sqlite:///{tmp_path}/hooked.db"
+        engine = sa.create_engine(url)
+        session = sa.orm.scoped_session(sa.orm.sessionmaker(bind=engine))
+        metadata = sa.MetaData()
+        table = sa.Table(
+            "stack_hooked",
+            metadata,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("name", sa.String(20)),
+        )
+        calls: list[int] = []
+
+        def insert_reference_rows() -> None:
+            calls.append(1)
+            # Left uncommitted: the adapter's session is committed for the hook.
+            session.execute(sa.insert(table).values(name="reference"))
+
+        def test_it(self: TestCase) -> None:
+            self.assertEqual(session.scalar(sa.select(sa.func.count()).select_from(table)), 1)
+            session.execute(sa.insert(table).values(name="mine"))
+            session.commit()
+
+        members = {
+            "db": SQLAlchemyDatabase(engine, metadata, sessions=session),
+            "schema_hook": staticmethod(insert_reference_rows),
+            "create_app": lambda self: Flask("hooked"),
+            "test_1": test_it,
+            "test_2": test_it,
+        }
+        result = run(type("Inner", (TestCase,), members))
+        assert problems(result) == []
+        assert calls == [1]
+        assert fresh_count(None, url, "stack_hooked") == 1
+
+    def test_migrations_are_refused_for_a_stack_without_flask_sqlalchemy(
+        self, tmp_path: t.Any
+    ) -> None:
+        database, _, _ = _plain(f"sqlite:///{tmp_path}/migrated.db")
+        members = {
+            "db": database,
+            "schema_from": "migrations",
+            "create_app": lambda self: Flask("migrated"),
+            "test_it": lambda self: None,
+        }
+        result = run(type("Inner", (TestCase,), members))
+        assert (
+            "SchemaError: Inner.test_it: schema_from='migrations' runs the app's"
+            " Flask-Migrate migrations, which work with Flask-SQLAlchemy; this database is"
+            " plain SQLAlchemy's. Make its schema from the models (schema_from='models', with the"
+            " metadata given), or before the tests (schema_from=None)."
+        ) in textof(result)

@@ -117,7 +117,7 @@ SQLAlchemyDatabase.__module__ = "flask_testcase"
 class PlainStack(Stack):
     """What :class:`SQLAlchemyDatabase` says, as isolation asks it."""
 
-    kind = "SQLAlchemy"
+    kind = "plain SQLAlchemy"
 
     def __init__(self, database: SQLAlchemyDatabase) -> None:
         super().__init__(database)
