@@ -152,7 +152,10 @@ def test_benchmark_postgresql_suites_run_and_leave_no_database(tmp_path: Path) -
     rows = _rows(results, "postgresql")
     assert set(rows) == {"create_drop_all", "rollback_recipe", "flask_testcase",
                          "flask_testcase_per_class", "pytest_create_drop",
-                         "flask_testcase_pytest_db"}  # fmt: skip
+                         "flask_testcase_pytest_db", "lite_rollback_recipe",
+                         "plain_rollback_recipe", "flask_testcase_lite",
+                         "flask_testcase_lite_per_class", "flask_testcase_plain",
+                         "flask_testcase_plain_per_class"}  # fmt: skip
     for harness, row in rows.items():
         assert row["error"] is None, (harness, row["error"])
         assert row["median_ms"] > 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+from sqlalchemy.engine import make_url
+
 from linkapp import DATABASE_URL_ENV
 from linkapp import Base
 from linkapp import create_app
@@ -17,9 +19,14 @@ from flask_testcase.databases import database_for_tests
 
 
 def database_url():
-    """SQLite in memory, or the test database of the one named in the environment."""
+    """SQLite in memory, or a test database beside the one named in the environment
+    (``.../memo`` becomes ``.../test_memo_links``: the memo suite's database gets its
+    schema from migrations, this one from the models)."""
     url = os.environ.get(DATABASE_URL_ENV)
-    return database_for_tests(url) if url else "sqlite://"
+    if not url:
+        return "sqlite://"
+    named = make_url(url)
+    return database_for_tests(named.set(database=f"{named.database}_links"))
 
 
 TEST_CONFIG = {"TESTING": True, "LINKS_DATABASE_URL": database_url()}
