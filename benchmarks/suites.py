@@ -237,8 +237,9 @@ def sqlite_savepoints(engine: sa.Engine) -> None:
 
 
 def database_suites(uri: str) -> dict[str, SuiteFactory]:
-    """The database suites against ``uri`` on the 20-table app, by harness name."""
-    return _database_suites(uri, create_app, db, KINDS)
+    """The database suites against ``uri`` on the 20-table app, by harness name: on
+    Flask-SQLAlchemy, and on the other stacks (:func:`_stack_suites`)."""
+    return {**_database_suites(uri, create_app, db, KINDS), **_stack_suites(uri)}
 
 
 def _database_suites(
@@ -317,6 +318,21 @@ def _database_suites(
     def suite(base: type[unittest.TestCase]) -> SuiteFactory:
         return lambda n: build_suite(base, post_and_read_back, n, kinds=kinds)
 
+    return {
+        "create_drop_all": suite(DropAllCase),
+        "rollback_recipe": suite(RollbackRecipeCase),
+        "flask_testcase": lambda n: suite(flask_testcase_db(False, make_app, the_db, uri))(n),
+        "flask_testcase_per_class": lambda n: suite(flask_testcase_db(True, make_app, the_db, uri))(
+            n
+        ),
+    }
+
+
+def _stack_suites(uri: str) -> dict[str, SuiteFactory]:
+    """The same tests on the 20-table app rebuilt on Flask-SQLAlchemy-Lite and on plain
+    SQLAlchemy (:mod:`benchmarks.stack_app`): each stack's hand-written rollback recipe
+    and flask_testcase, with ``db`` in the form each stack takes."""
+
     class LiteRecipeCase(unittest.TestCase):
         """The same recipe for the Flask-SQLAlchemy-Lite app, written by hand: its
         ``sessionmaker`` makes its sessions on the test's connection. (Its own
@@ -335,7 +351,7 @@ def _database_suites(
                 cls.engine = stack_app.lite_db.engine
                 cls.sessionmaker = stack_app.lite_db.sessionmaker
             if cls.engine.dialect.name == "sqlite":
-                _sqlite_savepoints(cls.engine)
+                sqlite_savepoints(cls.engine)
             stack_app.metadata.create_all(cls.engine)
 
         @classmethod
@@ -372,7 +388,7 @@ def _database_suites(
             cls.app = stack_app.create_plain_app(uri)
             cls.engine = cls.app.extensions["bench.engine"]
             if cls.engine.dialect.name == "sqlite":
-                _sqlite_savepoints(cls.engine)
+                sqlite_savepoints(cls.engine)
             stack_app.metadata.create_all(cls.engine)
 
         @classmethod
@@ -432,27 +448,16 @@ def _database_suites(
         FlaskTestCaseStack.__name__ = f"FlaskTestCase_{kind}"
         return FlaskTestCaseStack
 
+    def suite(base: type[unittest.TestCase]) -> SuiteFactory:
+        return lambda n: build_suite(base, post_and_read_back, n)
+
     return {
-        "create_drop_all": suite(DropAllCase),
-        "rollback_recipe": suite(RollbackRecipeCase),
-        "flask_testcase": lambda n: suite(flask_testcase_db(False, make_app, the_db, uri))(n),
-        "flask_testcase_per_class": lambda n: suite(flask_testcase_db(True, make_app, the_db, uri))(
-            n
-        ),
-        "lite_rollback_recipe": lambda n: build_suite(LiteRecipeCase, post_and_read_back, n),
-        "plain_rollback_recipe": lambda n: build_suite(PlainRecipeCase, post_and_read_back, n),
-        "flask_testcase_lite": lambda n: build_suite(
-            flask_testcase_stack("lite", False), post_and_read_back, n
-        ),
-        "flask_testcase_lite_per_class": lambda n: build_suite(
-            flask_testcase_stack("lite", True), post_and_read_back, n
-        ),
-        "flask_testcase_plain": lambda n: build_suite(
-            flask_testcase_stack("plain", False), post_and_read_back, n
-        ),
-        "flask_testcase_plain_per_class": lambda n: build_suite(
-            flask_testcase_stack("plain", True), post_and_read_back, n
-        ),
+        "lite_rollback_recipe": suite(LiteRecipeCase),
+        "plain_rollback_recipe": suite(PlainRecipeCase),
+        "flask_testcase_lite": lambda n: suite(flask_testcase_stack("lite", False))(n),
+        "flask_testcase_lite_per_class": lambda n: suite(flask_testcase_stack("lite", True))(n),
+        "flask_testcase_plain": lambda n: suite(flask_testcase_stack("plain", False))(n),
+        "flask_testcase_plain_per_class": lambda n: suite(flask_testcase_stack("plain", True))(n),
     }
 
 

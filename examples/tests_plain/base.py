@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import os
 
-from sqlalchemy.engine import make_url
-
 from linkapp import DATABASE_URL_ENV
 from linkapp import Base
 from linkapp import create_app
 from linkapp import db_session
 from linkapp.models import Link
+from sqlalchemy.engine import make_url
 
 from flask_testcase import SQLAlchemyDatabase
 from flask_testcase import TestCase
