@@ -190,7 +190,10 @@ class ScopedCase(TestCase):
 
         @app.get("/session-id")
         def session_id() -> str:
-            return str(id(scoped_db.session()))
+            session = scoped_db.session()
+            # Kept alive: a freed session's id may be given to the next one.
+            app.extensions.setdefault("sessions", []).append(session)
+            return str(id(session))
 
         return app
 
