@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from _stack_apps import require_lite
 from flask import Flask
 from flask import redirect
 from flask import request
@@ -138,6 +139,7 @@ def _module(name: str, block: str, monkeypatch: pytest.MonkeyPatch) -> types.Mod
 
 
 def test_the_lite_example_runs_and_rolls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    require_lite()
     blocks = python_blocks()
     assert blocks[5].startswith("# notes_lite.py")
     notes_lite = _module("notes_lite", blocks[5], monkeypatch)

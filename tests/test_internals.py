@@ -11,6 +11,7 @@ import unittest
 
 import pytest
 import sqlalchemy as sa
+from _stack_apps import require_lite
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy import record_queries
@@ -52,6 +53,7 @@ def test_flask_sqlalchemy_keeps_each_apps_engines_in_app_engines() -> None:
 
 
 def test_flask_sqlalchemy_lite_keeps_each_apps_engines_in_app_state() -> None:
+    require_lite()
     from flask_sqlalchemy_lite import SQLAlchemy as Lite
 
     db = Lite()

@@ -24,6 +24,7 @@ from _dbs import backend_params
 from _dbs import url_for
 from _stack_apps import NEW
 from _stack_apps import load
+from _stack_apps import require_lite
 from _stack_apps import source
 from flask import Flask
 
@@ -638,6 +639,7 @@ class TestSQLAlchemyDatabaseArguments:
         )
 
     def test_sessions_with_a_lite_instance(self) -> None:
+        require_lite()
         from flask_sqlalchemy_lite import SQLAlchemy
 
         with pytest.raises(TypeError) as info:
@@ -838,6 +840,7 @@ def _backend(url: str) -> str:
 
 
 def test_lite_async_engines_are_refused_by_name() -> None:
+    require_lite()
     from flask_sqlalchemy_lite import SQLAlchemy
 
     lite = SQLAlchemy()
@@ -858,6 +861,7 @@ def test_lite_async_engines_are_refused_by_name() -> None:
 
 
 def test_a_lite_instance_not_set_up_on_the_app() -> None:
+    require_lite()
     from flask_sqlalchemy_lite import SQLAlchemy
 
     database = SQLAlchemyDatabase(SQLAlchemy(), sa.MetaData())
@@ -870,6 +874,7 @@ def test_a_lite_instance_not_set_up_on_the_app() -> None:
 
 
 def test_another_lite_instance_than_the_apps() -> None:
+    require_lite()
     from flask_sqlalchemy_lite import SQLAlchemy
 
     app = Flask("other")
