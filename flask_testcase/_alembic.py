@@ -42,6 +42,7 @@ import os
 import typing as t
 from pathlib import Path
 
+from ._stacks import stack_for
 from .databases import NotATestDatabaseError
 from .databases import is_test_database
 from .schema import MigrationError
@@ -432,7 +433,9 @@ class Migrations:
             with contextlib.ExitStack() as stack:
                 stack.enter_context(self.app.app_context())
                 stack.enter_context(
-                    shown_engines(self.app, self.db, {k: v.decoy for k, v in targets.items()})
+                    stack_for(self.db).serving(
+                        self.app, {k: v.decoy for k, v in targets.items()}
+                    )
                 )
                 stack.enter_context(logging_left_alone())
                 stack.enter_context(environment)
@@ -495,24 +498,3 @@ def _same_database(url: URL, target: Target) -> bool:
         return os.path.realpath(mine) == os.path.realpath(theirs)
     return (url.host, url.port, url.database) == (ours.host, ours.port, ours.database)
 
-
-@contextlib.contextmanager
-def shown_engines(
-    app: flask.Flask, db: t.Any, engines: Mapping[str | None, Engine]
-) -> Iterator[None]:
-    """While the block runs, ``db.engines`` for ``app`` gives ``engines`` for their
-    binds (the others unchanged); restored after the block."""
-    from . import _internals
-
-    mapping = _internals.app_engines(db, app)
-    if mapping is None:
-        raise ValueError(
-            f"the app {app.name!r} has no Flask-SQLAlchemy: call db.init_app(app) in create_app()"
-        )
-    saved = dict(mapping)
-    mapping.update(engines)
-    try:
-        yield
-    finally:
-        mapping.clear()
-        mapping.update(saved)
