@@ -55,11 +55,14 @@ plain_session = sa_orm.scoped_session(sa_orm.sessionmaker())
 
 
 def _lite() -> t.Any:
-    from flask_sqlalchemy_lite import SQLAlchemy
-
+    try:
+        from flask_sqlalchemy_lite import SQLAlchemy
+    except ImportError:  # it needs Python 3.10 and Flask 3: its harnesses are left out
+        return None
     return SQLAlchemy()
 
 
+#: The Flask-SQLAlchemy-Lite instance, or None where Lite is not installed.
 lite_db = _lite()
 
 
