@@ -275,6 +275,11 @@ class TestRoundTrip:
 # -- models match ----------------------------------------------------------------------
 
 
+def _sqlalchemy_version() -> tuple[int, int]:
+    major, minor = sa.__version__.split(".")[:2]
+    return int(major), int(minor)
+
+
 class TestModelsMatch:
     def test_float_in_the_migration_and_double_in_the_models_is_made_obvious(
         self, backend: str, migrations: Path
@@ -282,8 +287,10 @@ class TestModelsMatch:
         for _, path in ordered_revisions(migrations):
             path.write_text(path.read_text().replace("sa.Double()", "sa.Float()"))
         app = app_for(backend, migrations)
-        if backend == "postgresql":
-            # FLOAT is DOUBLE PRECISION there: nothing differs.
+        if backend == "postgresql" or _sqlalchemy_version() < (2, 1):
+            # FLOAT is DOUBLE PRECISION on PostgreSQL, and SQLAlchemy 2.0 (Python 3.9's
+            # newest) maps Mapped[float] to Float, as the migration now does: nothing
+            # differs.
             check_models_match(app)
             return
         database = "FLOAT (FLOAT)"
