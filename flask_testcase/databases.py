@@ -50,6 +50,9 @@ KEEP_ENV = "FLASK_TESTCASE_KEEP_DATABASES"
 # Databases this process created (rendered URL -> kept after the run?), for the drop at
 # exit and so that a second call for the same URL does not recreate it.
 _made: dict[str, bool] = {}
+# Databases of _made created as a copy of a pytest-xdist run's migrated template
+# (rendered URL -> the template's comment), see flask_testcase.schema.
+_copied: dict[str, str] = {}
 _lock = threading.Lock()
 _before_drop: list[t.Callable[[], None]] = []
 
@@ -179,7 +182,7 @@ def database_for_tests(url: str | URL, *, keep: bool | None = None) -> str:
         if key not in _made:
             if not _made:
                 atexit.register(_drop_made)
-            _create(target, keep)
+            _create(target, keep, copy_template=True)
             _made[key] = keep
     return key
 
@@ -230,9 +233,17 @@ def _remove_sqlite_files(url: URL) -> None:
         file.unlink(missing_ok=True)
 
 
-def _create(url: URL, keep: bool) -> None:
+def _create(url: URL, keep: bool, *, copy_template: bool = False) -> None:
+    """Create the test database at ``url`` (``keep``: an existing one is left as it is;
+    otherwise it is dropped first).
+
+    :param copy_template: a new PostgreSQL worker database may be created as a copy of
+        this pytest-xdist run's migrated template
+        (:func:`flask_testcase.schema.copy_ready_template`).
+    """
     from sqlalchemy import text
 
+    _copied.pop(url.render_as_string(hide_password=False), None)
     if url.get_backend_name() == "sqlite":
         if not keep:
             _remove_sqlite_files(url)
@@ -246,7 +257,15 @@ def _create(url: URL, keep: bool) -> None:
                 _drop_postgresql(conn, name, quoted)
                 exists = False
             if not exists:
-                conn.exec_driver_sql(f"CREATE DATABASE {quoted}")
+                copied = None
+                if copy_template and not keep:
+                    from .schema import copy_ready_template
+
+                    copied = copy_ready_template(conn, name)
+                if copied is None:
+                    conn.exec_driver_sql(f"CREATE DATABASE {quoted}")
+                else:
+                    _copied[url.render_as_string(hide_password=False)] = copied
         else:
             if not keep:
                 conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}")
@@ -295,6 +314,13 @@ def kept(url: str) -> bool:
     run)."""
     with _lock:
         return bool(_made.get(url))
+
+
+def copied_template(url: str) -> str | None:
+    """The comment of the template the database :func:`database_for_tests` made under
+    ``url`` (a key of :func:`made_here`) was created as a copy of, or None."""
+    with _lock:
+        return _copied.get(url)
 
 
 def clone_postgresql(url: str | URL, template: str, admin: t.Any = None) -> None:

@@ -308,6 +308,10 @@ def ensure_schema(
     :raises SchemaError: the hook raised; the database's schema came from elsewhere
         earlier in the run, or failed to build.
     """
+    from . import databases
+
+    if databases._copied and options.schema_from != "migrations":
+        _empty_copies(engines)
     if options.schema_from is None:
         return
     # The default bind first: errors and env.py's single-database template mean it.
@@ -324,6 +328,21 @@ def ensure_schema(
             # Flask-SQLAlchemy's bind keys.
             binds = t.cast("Mapping[str | None, Engine]", engines)
             _from_migrations(app, db, binds, options, check, allow_any_database, owner)
+
+
+def _empty_copies(engines: Mapping[t.Hashable, Engine]) -> None:
+    """A worker's database created as a copy of a migrated template
+    (:func:`copy_ready_template`) is emptied for a schema from the models, or none."""
+    from .databases import copied_template
+    from .databases import made_here
+    from .databases import recreate_database
+
+    with _lock:
+        for engine in engines.values():
+            made = made_here(engine.url)
+            if made is not None and copied_template(made) is not None:
+                engine.dispose()
+                recreate_database(made)
 
 
 def _migrated_db(stack: Stack, owner: str) -> t.Any:
@@ -481,15 +500,96 @@ class _Plan:
     build_engine: Engine | None = None
 
 
+#: How a template's comment starts: the build's digest follows, then (under
+#: pytest-xdist) `` run `` and the run's id.
+_TEMPLATE_MARK = "flask_testcase schema "
+
+
+def _run_id() -> str | None:
+    """pytest-xdist's id of this test run, the same in all its workers (None outside
+    pytest-xdist)."""
+    return os.environ.get("PYTEST_XDIST_TESTRUNUID") or None
+
+
+def _template_name(database: str) -> str | None:
+    """The template's name for the worker database ``database`` (``test_shop_template``
+    for ``test_shop_gw0``), or None when there is no worker or the name would be too
+    long."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    suffix = f"_{worker}"
+    if not worker or not database.endswith(suffix):
+        return None
+    name = database[: -len(suffix)] + "_template"
+    return name if len(name.encode()) <= 63 else None
+
+
+def _lock_id(template: str) -> int:
+    """The advisory lock a template is built under (alone) and copied under (shared)."""
+    return int.from_bytes(hashlib.sha256(template.encode()).digest()[:8], "big", signed=True)
+
+
+def _template_comment(admin: Connection, template: str) -> str | None:
+    from sqlalchemy import text
+
+    value = admin.execute(
+        text("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :n"),
+        {"n": template},
+    ).scalar()
+    return None if value is None else str(value)
+
+
+def copy_ready_template(admin: Connection, database: str) -> str | None:
+    """For :func:`~flask_testcase.database_for_tests` under pytest-xdist on
+    PostgreSQL: create the worker's database ``database`` as a copy of the template
+    this run's first worker built for it, if it is there and built (marked with this
+    run's id), and return the template's comment; otherwise create nothing and return
+    None (the database is created empty, and the schema step copies the template into
+    it once it is built).
+
+    A copy made here saves a worker the empty database it would create, drop and
+    create again from the template; the schema step uses it as it is when the
+    template was built from the same migrations and hook (the comment says so), and
+    empties it for a schema from the models or none.
+
+    :param admin: an autocommit connection to the server's maintenance database.
+    """
+    run = _run_id()
+    template = _template_name(database)
+    if run is None or template is None:
+        return None
+    lock = {"id": _lock_id(template)}
+    # Not while a worker builds it: the schema step waits for that.
+    if not admin.exec_driver_sql("SELECT pg_try_advisory_lock_shared(%(id)s)", lock).scalar():
+        return None
+    try:
+        comment = _template_comment(admin, template)
+        if comment is None or not (
+            comment.startswith(_TEMPLATE_MARK) and comment.endswith(f" run {run}")
+        ):
+            return None
+        quote = admin.dialect.identifier_preparer.quote_identifier
+        try:
+            admin.exec_driver_sql(f"CREATE DATABASE {quote(database)} TEMPLATE {quote(template)}")
+        except Exception:
+            # Say a session on the template: the database is created empty instead,
+            # and the schema step copies the template later.
+            return None
+        return comment
+    finally:
+        admin.exec_driver_sql("SELECT pg_advisory_unlock_shared(%(id)s)", lock)
+
+
 class _Template:
     """A PostgreSQL template database for the per-worker databases of one test
     database (``test_shop_template`` for ``test_shop_gw0``...), under an advisory
-    lock on its server while it is checked, built and copied."""
+    lock on its server while it is checked, built and copied. Its comment says what
+    it was built from: ``flask_testcase schema <digest>``, and ``run <id>`` under
+    pytest-xdist (:func:`copy_ready_template` copies only this run's)."""
 
     def __init__(self, worker_url: URL, name: str, build_key: str) -> None:
         self.url = worker_url.set(database=name)
         self.name = name
-        self.expected = f"flask_testcase schema {build_key}"
+        self.expected = f"{_TEMPLATE_MARK}{build_key}"
         self.ready = False
         self._stack = contextlib.ExitStack()
         self.engine: Engine | None = None
@@ -498,16 +598,14 @@ class _Template:
     def name_for(url: URL) -> str | None:
         """The template's name for the worker database at ``url``, or None when there
         is no worker or the name would be too long."""
-        worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-        database = url.database or ""
-        suffix = f"_{worker}"
-        if not worker or not database.endswith(suffix):
-            return None
-        name = database[: -len(suffix)] + "_template"
-        return name if len(name.encode()) <= 63 else None
+        return _template_name(url.database or "")
 
-    def _lock_id(self) -> int:
-        return int.from_bytes(hashlib.sha256(self.name.encode()).digest()[:8], "big", signed=True)
+    def built_as(self, comment: str | None) -> bool:
+        """Whether a template whose comment is ``comment`` was built from these
+        migrations and hook (in this run or an earlier one)."""
+        return comment is not None and (
+            comment == self.expected or comment.startswith(self.expected + " run ")
+        )
 
     def __enter__(self) -> _Template:
         from .databases import _admin_engine
@@ -515,10 +613,10 @@ class _Template:
         admin = _admin_engine(self.url)
         self._stack.callback(admin.dispose)
         self._admin = self._stack.enter_context(admin.connect())
-        lock = {"id": self._lock_id()}
+        lock = {"id": _lock_id(self.name)}
         # Copying needs only the shared lock; building takes it alone.
         self._admin.exec_driver_sql("SELECT pg_advisory_lock_shared(%(id)s)", lock)
-        self.ready = self._comment() == self.expected
+        self.ready = self.built_as(self._comment())
         if self.ready:
             self._stack.callback(
                 self._admin.exec_driver_sql, "SELECT pg_advisory_unlock_shared(%(id)s)", lock
@@ -527,7 +625,7 @@ class _Template:
         self._admin.exec_driver_sql("SELECT pg_advisory_unlock_shared(%(id)s)", lock)
         self._admin.exec_driver_sql("SELECT pg_advisory_lock(%(id)s)", lock)
         self._stack.callback(self._admin.exec_driver_sql, "SELECT pg_advisory_unlock(%(id)s)", lock)
-        self.ready = self._comment() == self.expected
+        self.ready = self.built_as(self._comment())
         return self
 
     def __exit__(self, *exc_info: t.Any) -> None:
@@ -536,15 +634,7 @@ class _Template:
         self._stack.close()
 
     def _comment(self) -> str | None:
-        from sqlalchemy import text
-
-        value = self._admin.execute(
-            text(
-                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :n"
-            ),
-            {"n": self.name},
-        ).scalar()
-        return None if value is None else str(value)
+        return _template_comment(self._admin, self.name)
 
     def create(self) -> Engine:
         """Create the template empty (dropping an unfinished one); its engine."""
@@ -576,7 +666,9 @@ class _Template:
         if self.engine is not None:
             self.engine.dispose()
         quoted = self._admin.dialect.identifier_preparer.quote_identifier(self.name)
-        literal = self.expected.replace("'", "''")
+        run = _run_id()
+        comment = self.expected if run is None else f"{self.expected} run {run}"
+        literal = comment.replace("'", "''")
         self._admin.exec_driver_sql(f"COMMENT ON DATABASE {quoted} IS '{literal}'")
         self.ready = True
 
@@ -595,6 +687,7 @@ def _plan(
     build_key_: str,
     check: Callable[[str | None, Connection], None],
 ) -> _Plan:
+    from .databases import copied_template
     from .databases import kept
     from .databases import made_here
 
@@ -607,6 +700,10 @@ def _plan(
         name = _Template.name_for(url)
         if name is not None:
             template = _Template(url, name, build_key_)
+            if template.built_as(copied_template(made)):
+                # Created as a copy of this run's template, built from these
+                # migrations: whole already.
+                return _Plan(engine, "reuse", made)
             if not kept(made):
                 # Created empty for this run, and replaced by a copy of the template:
                 # nothing to read in it (the isolation's guard checks the copy).

@@ -754,6 +754,129 @@ class TestTemplate:
                 drop_database(url)
                 ftc_schema.templates_built.remove(url)
 
+    @staticmethod
+    def _workers(
+        monkeypatch: pytest.MonkeyPatch, name: str, made: list[str]
+    ) -> t.Callable[[str, str], tuple[str, str]]:
+        """``worker(id, run id)``: as pytest-xdist's worker ``id`` of the run ``run id``,
+        the URLs database_for_tests() gives (and creates) for both binds."""
+        base = POSTGRESQL.rsplit("/", 1)[0] + f"/{name}"
+
+        def worker(worker_id: str, run_id: str) -> tuple[str, str]:
+            monkeypatch.setenv("PYTEST_XDIST_WORKER", worker_id)
+            monkeypatch.setenv("PYTEST_XDIST_TESTRUNUID", run_id)
+            url, other = database_for_tests(base), database_for_tests(base + "other")
+            made.extend([url, other])
+            forget_run(url, other)
+            return url, other
+
+        return worker
+
+    @staticmethod
+    def _drop(made: list[str]) -> None:
+        forget_run(*made)
+        for url in made:
+            drop_database(url)
+        for url in list(ftc_schema.templates_built):
+            drop_database(url)
+            ftc_schema.templates_built.remove(url)
+
+    @staticmethod
+    def _oid(url: str) -> int:
+        admin = POSTGRESQL.rsplit("/", 1)[0] + "/postgres"
+        name = sa.make_url(url).database
+        rows = outside(admin, "SELECT oid FROM pg_database WHERE datname = :n", n=name)
+        return int(rows[0][0])
+
+    def test_a_later_worker_of_the_run_is_created_as_a_copy_and_used_as_it_is(
+        self, migrations: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        require("postgresql")
+        runs = CountRuns(monkeypatch)
+        made: list[str] = []
+        worker = self._workers(monkeypatch, f"cp{os.getpid()}", made)
+        try:
+            first = worker("gw0", "run-a")
+            # No template yet: the first worker's database is created empty.
+            assert tables(first[0]) == set()
+            assert (
+                problems(run(case(*first, migrations, test_it=uses_what_only_the_migrations_make)))
+                == []
+            )
+
+            second = worker("gw1", "run-a")
+            # The template is built: the next worker's database is a copy of it from
+            # the start, before any test...
+            assert {"mig_book_titles", "mig_audit", MARKER_TABLE} <= tables(second[0])
+            created = self._oid(second[0])
+            assert (
+                problems(run(case(*second, migrations, test_it=uses_what_only_the_migrations_make)))
+                == []
+            )
+            # ... and used as it is: not dropped and copied again, nothing migrated.
+            assert self._oid(second[0]) == created
+            assert runs.upgrades == 1
+            assert outside(second[0], "SELECT count(*) FROM mig_author") == [(0,)]
+        finally:
+            self._drop(made)
+
+    def test_a_template_of_another_run_is_copied_by_the_schema_step_only(
+        self, migrations: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        require("postgresql")
+        runs = CountRuns(monkeypatch)
+        made: list[str] = []
+        worker = self._workers(monkeypatch, f"cq{os.getpid()}", made)
+        try:
+            first = worker("gw0", "run-a")
+            assert (
+                problems(run(case(*first, migrations, test_it=uses_what_only_the_migrations_make)))
+                == []
+            )
+
+            # A later run (the template kept, or left by an interrupted run): its new
+            # worker starts empty, whatever the template holds...
+            second = worker("gw1", "run-b")
+            assert tables(second[0]) == set()
+            assert (
+                problems(run(case(*second, migrations, test_it=uses_what_only_the_migrations_make)))
+                == []
+            )
+            # ... and the schema step copies the template, built from the same scripts.
+            assert {"mig_book_titles", "mig_audit"} <= tables(second[0])
+            assert runs.upgrades == 1
+        finally:
+            self._drop(made)
+
+    def test_a_copy_is_emptied_for_a_schema_from_the_models(
+        self, migrations: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        require("postgresql")
+        made: list[str] = []
+        worker = self._workers(monkeypatch, f"cr{os.getpid()}", made)
+        try:
+            first = worker("gw0", "run-a")
+            assert (
+                problems(run(case(*first, migrations, test_it=uses_what_only_the_migrations_make)))
+                == []
+            )
+            second = worker("gw1", "run-a")
+            assert {"mig_book_titles", "alembic_version"} <= tables(second[0])
+
+            def models_only(self: TestCase) -> None:
+                self.assertEqual(
+                    db.session.scalar(sa.select(sa.func.count()).select_from(Author)), 0
+                )
+
+            models = case(*second, None, schema_from="models", test_it=models_only)
+            assert problems(run(models)) == []
+            # The models' tables, and nothing the migrations made.
+            found = tables(second[0])
+            assert {"mig_author", "mig_book"} <= found
+            assert not found & {"mig_book_titles", "alembic_version", MARKER_TABLE}
+        finally:
+            self._drop(made)
+
     def test_pytest_xdist_workers_copy_one_template_which_is_dropped_after_the_run(
         self, pytester: pytest.Pytester, migrations: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
