@@ -66,12 +66,19 @@ PYTEST_DATABASE_SUITES: dict[str, tuple[str, tuple[str, ...]]] = {
     "pytest_create_drop": ("db_create_drop", _NO_PLUGIN),
     "flask_testcase_pytest_db": ("db_plugin", _FLASK_TESTCASE),
 }
-#: The same on the 26-table schema: the plugin's ``db`` with a session app, and the
-#: hand-written rollback recipe as pytest fixtures (``BENCH_FIXTURES`` picks the
-#: conftest's shape): harness -> (directory, plugin arguments, fixtures).
+#: The same on the 26-table schema: the plugin's ``db`` with a session app (the schema
+#: from the models, and from the migrations: ``schema_from = migrations`` in the ini
+#: settings), and the hand-written rollback recipe as pytest fixtures
+#: (``BENCH_FIXTURES`` picks the conftest's shape): harness -> (directory, plugin
+#: arguments, fixtures).
 PYTEST_SCHEMA_SUITES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "pytest_rollback_recipe": ("schema_db", _NO_PLUGIN, "recipe"),
     "flask_testcase_pytest_db": ("schema_db", _FLASK_TESTCASE, "plugin"),
+    "flask_testcase_pytest_db_migrations": (
+        "schema_db",
+        (*_FLASK_TESTCASE, "-o", "schema_from=migrations"),
+        "plugin",
+    ),
 }
 
 
@@ -157,7 +164,8 @@ def make_benches(
             benches.append(Bench("skip", harness, tests["skip"], _in_process(factory)))
     if "schema_sqlite" in groups:
         # The schema from migrations in an in-memory database of its own (a database
-        # is built one way in a run): another URL, still in memory.
+        # is built one way in a run): another URL, still in memory. (A pytest suite is
+        # a process of its own, whose in-memory database is its own anyway.)
         urls = {"flask_testcase_migrations": "sqlite:///file:bench_migrated?mode=memory&uri=true"}
         benches += _schema_benches("schema_sqlite", tests["schema_sqlite"], urls)
     if "schema_postgresql" in groups and pg is not None:
@@ -170,6 +178,9 @@ def make_benches(
             "create_drop_all": pg.make("_schema_ddl"),
             "migrate_per_test": pg.make("_schema_migrate"),
             "flask_testcase_migrations": pg.make("_schema_migrated"),
+            # Migrated by the first pytest run (the warm-up) and marked; every later run
+            # finds the marker and reuses it, as a second run of a real suite does.
+            "flask_testcase_pytest_db_migrations": pg.make("_schema_migrated_pytest"),
         }
         benches += _schema_benches(
             "schema_postgresql", tests["schema_postgresql"], urls, shared, schema_app.db.metadata
@@ -204,8 +215,9 @@ def _schema_benches(
         benches.append(Bench(group, harness, tests, _in_process(factory), check=check,
                              mute=harness == "migrate_per_test"))  # fmt: skip
     for harness, (suite, plugin, fixtures) in PYTEST_SCHEMA_SUITES.items():
-        check = None if metadata is None else _no_rows_left(shared, metadata)
-        run = _pytest(suite, plugin, shared, {"BENCH_FIXTURES": fixtures})
+        uri = urls.get(harness, shared)
+        check = None if metadata is None else _no_rows_left(uri, metadata)
+        run = _pytest(suite, plugin, uri, {"BENCH_FIXTURES": fixtures})
         benches.append(Bench(group, harness, tests, run, check=check, sliced=False))
     return benches
 

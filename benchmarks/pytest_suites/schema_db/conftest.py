@@ -2,10 +2,9 @@
 (``BENCH_FIXTURES``, set by the runner):
 
 - ``plugin``: one app for the session; flask_testcase's plugin provides ``client`` and
-  ``db`` (each test in a transaction rolled back afterwards), the schema made with
-  ``create_all`` once per database. When the plugin can build the schema from the
-  app's migrations (issue 21), a third shape turns that on, and the runner gets a
-  harness for it.
+  ``db`` (each test in a transaction rolled back afterwards), the schema made once per
+  database: with ``create_all``, or from the app's migrations when the runner adds
+  ``-o schema_from=migrations`` (a database a first run migrated is reused as it is).
 - ``recipe``: no plugin; the SQLAlchemy documentation's "join a session into an
   external transaction" recipe written as pytest fixtures, as the unittest recipe is:
   one app for the session with the schema made once, and for each test one
