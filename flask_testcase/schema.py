@@ -29,7 +29,10 @@ never reused. In-memory SQLite lives for one run and is built once in it.
 **Per-worker databases on PostgreSQL.** Under pytest-xdist, each worker's database
 (``test_shop_gw0``...) is a copy (``CREATE DATABASE ... TEMPLATE``) of one migrated
 template, ``test_shop_template``, built by the first worker that needs it while the
-others wait on an advisory lock: N workers migrate once.
+others wait on an advisory lock: N workers migrate once. A worker whose database is
+created once the template is built gets it as a copy from the start
+(:func:`copy_ready_template`, called by :func:`~flask_testcase.database_for_tests`),
+used as it is.
 
 The isolation calls :func:`ensure_schema` before its own connections begin; every
 connection made here is checked by the isolation's guard first.
