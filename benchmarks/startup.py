@@ -165,7 +165,7 @@ def startup_runs(pg: Databases) -> dict[str, Callable[[int], float]]:
     # the first worker (gw0) builds the template, untimed; the operation is gw1's.
     template_url = pg.make("_setup_template")
     first_worker = pg.make("_setup_gw0")
-    clone = pg.make(f"_setup_{WORKER}").rsplit("/", 1)[1]
+    clone = sa.make_url(pg.make(f"_setup_{WORKER}")).database or ""
     pg.make("_setup_empty")
     _in_app(head_url, _upgrade)
     _in_app(reused_url, lambda: reuse_migrated(_current_app()))
