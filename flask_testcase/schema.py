@@ -574,7 +574,7 @@ def copy_ready_template(admin: Connection, database: str) -> str | None:
         try:
             admin.exec_driver_sql(f"CREATE DATABASE {quote(database)} TEMPLATE {quote(template)}")
         except Exception:
-            # Say a session on the template: the database is created empty instead,
+            # E.g. a session open on the template: the database is created empty instead,
             # and the schema step copies the template later.
             return None
         return comment
