@@ -266,6 +266,12 @@ class NotOneTemplate(AttributeError, AssertionError):
     reads the context of a page that rendered none fails.
     """
 
+    def __init__(self, message: str, response: object = None) -> None:
+        super().__init__(message)
+        # Python 3.12+ would add "Did you mean: 'contexts'?" to the message of an
+        # AttributeError raised by a property unless the error names its object.
+        self.obj = response
+
 
 class ResponseRecords:
     """The per-response records of a response, whichever client made it: mixed into
@@ -299,14 +305,16 @@ class ResponseRecords:
         if not templates:
             raise NotOneTemplate(
                 f"response.{attribute} is the {what} of the one template the request"
-                f" rendered, but {where} rendered no template."
+                f" rendered, but {where} rendered no template.",
+                self,
             )
         rendered = ", ".join(repr(r.name) for r in templates)
         raise NotOneTemplate(
             f"response.{attribute} is the {what} of the one template the request rendered,"
             f" but {where} rendered {len(templates)}: {rendered}. Read"
             f" response.templates[i].{'name' if attribute == 'template' else attribute}"
-            " instead."
+            " instead.",
+            self,
         )
 
     @property
