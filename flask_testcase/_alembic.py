@@ -235,6 +235,8 @@ class _RunState:
                 return key
         seen = engine.url if engine is not None else make_url(url)
         if not self.allow_any and not is_test_database(seen):
+            # Closed, not returned to env.py's engine's pool (nobody disposes that).
+            _invalidate(connection)
             raise NotATestDatabaseError(
                 f"flask_testcase refuses to run migrations on {seen.database!r}"
                 f" ({shown(seen)}): the migrations' env.py ({self.migrations.env_py})"
@@ -256,6 +258,7 @@ class _RunState:
                 f"{bind_name(key)}: {shown(target.connection.engine.url)}"
                 for key, target in self.targets.items()
             )
+            _invalidate(connection)
             raise MigrationError(
                 f"the migrations' env.py ({self.migrations.env_py}) configured Alembic with"
                 f" a connection to {shown(seen)}, which is none of the app's test"
@@ -498,3 +501,9 @@ def _same_database(url: URL, target: Target) -> bool:
         return os.path.realpath(mine) == os.path.realpath(theirs)
     return (url.host, url.port, url.database) == (ours.host, ours.port, ours.database)
 
+
+def _invalidate(connection: t.Any) -> None:
+    """Close the DB-API connection under a SQLAlchemy connection env.py made (a no-op
+    for None), so that it is not left to the garbage collector in env.py's pool."""
+    if connection is not None and hasattr(connection, "invalidate"):
+        connection.invalidate()
