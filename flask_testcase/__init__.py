@@ -40,6 +40,7 @@ from .forms import csrf_token
 from .isolation import DatabaseIsolation
 from .isolation import IsolationError
 from .isolation import database_isolation
+from .isolation import mark_written
 from .live_server import LiveServerTestCase
 from .login import force_login
 from .login import force_logout
@@ -107,6 +108,7 @@ __all__ = [
     "is_test_database",
     "is_twill_available",
     "isolated_client_class",
+    "mark_written",
     "override_config",
     "record_flashed_messages",
     "record_mail",

@@ -95,6 +95,9 @@ class DatabaseSettings:
     allow_any_database: bool = False
     #: Primary keys start after the highest one again, in each test.
     reset_sequences: bool = False
+    #: Real-commit mode: commits are real, and the tables written are emptied after
+    #: the test (:doc:`/real-commits`).
+    real_commits: bool = False
     #: How the front door names ``db`` in errors (``"UserTests.db"``).
     label: str = "db"
     #: How the front door's user sets ``allow_any_database``, for errors.
@@ -123,6 +126,7 @@ class DatabaseSettings:
             opt_in=self.opt_in,
             db_label=self.label,
             reset_sequences=self.reset_sequences,
+            real_commits=self.real_commits,
         )
 
 
@@ -296,7 +300,9 @@ def _database(env: TestEnvironment, settings: Settings) -> None:
         outer = _covering_isolation(app)
         if outer is None:
             return
-        env.isolation = _nest(env, outer, reset_sequences=False)
+        env.isolation = _nest(env, outer, reset_sequences=False, owner=settings.owner)
+        if outer.real_commits:
+            env.undo(_release_kept_contexts, env, outer.stack)
         _remove_test_session(env, outer.stack)
         return
     if settings.class_data is not None:
@@ -307,8 +313,15 @@ def _database(env: TestEnvironment, settings: Settings) -> None:
         isolation.start(app)
         env.undo(isolation.end)
     else:
-        isolation = _nest(env, outer, reset_sequences=database.reset_sequences)
+        _check_mode(settings.owner, database, outer)
+        isolation = _nest(
+            env, outer, reset_sequences=database.reset_sequences, owner=settings.owner
+        )
     env.isolation = isolation
+    if isolation.real_commits:
+        # The tables are emptied when the isolation (or level) ends: the sessions of
+        # the client's kept contexts must have given their connections back by then.
+        env.undo(_release_kept_contexts, env, isolation.stack)
     _remove_test_session(env, isolation.stack)
 
 
@@ -323,7 +336,7 @@ def _mail(env: TestEnvironment, settings: Settings) -> None:
 
 def _live_server(env: TestEnvironment, settings: Settings) -> None:
     if settings.live_server is not None:
-        serialize = env.isolation is not None
+        serialize = env.isolation is not None and env.isolation.serializes_threads
         env.live_server = env.enter(settings.live_server(env.app, settings.owner, serialize))
 
 
@@ -444,12 +457,34 @@ def _covering_isolation(app: flask.Flask, db: t.Any = None) -> DatabaseIsolation
     return found
 
 
+def _check_mode(owner: str, database: DatabaseSettings, outer: DatabaseIsolation) -> None:
+    """A real-commit test cannot nest in data made in one rollback transaction (its
+    commits would be savepoints); refuse, saying how to make the data real too."""
+    if database.real_commits and not outer.real_commits:
+        raise ValueError(
+            f"{owner} asks for real commits, but it runs over data that {outer.owner} made"
+            " in a transaction that is rolled back (rollback mode), where nothing can be"
+            " committed for real. Give that data real commits too: real_commits = True on"
+            " the TestCase class, or pytestmark = pytest.mark.real_commits in the module"
+            " (or class) of the data fixture."
+        )
+
+
 def _nest(
-    env: TestEnvironment, outer: DatabaseIsolation, *, reset_sequences: bool
+    env: TestEnvironment, outer: DatabaseIsolation, *, reset_sequences: bool, owner: str
 ) -> DatabaseIsolation:
     env.enter(outer.route(env.app))
-    env.enter(outer.savepoint(reset_sequences=reset_sequences))
+    env.enter(outer.savepoint(reset_sequences=reset_sequences, owner=owner))
     return outer
+
+
+def _release_kept_contexts(env: TestEnvironment, stack: Stack) -> None:
+    """Pop the contexts the client kept (their sessions go), then remove the session of
+    the test's own context, which they hid."""
+    client = getattr(env, "client", None)
+    if isinstance(client, _FreshContextRequests) and client._keeps_contexts:
+        client.release_contexts()
+        stack.remove_sessions()
 
 
 def _remove_test_session(env: TestEnvironment, stack: Stack) -> None:

@@ -130,6 +130,15 @@ class TestCase(
     #: :meth:`setUpTestData`); SQLite needs nothing.
     reset_sequences: t.ClassVar[bool] = False
 
+    #: Real-commit mode (Django's ``TransactionTestCase``): the test and the app commit
+    #: for real, where other connections, threads and processes see the rows (a Celery
+    #: or RQ worker, a server in a subprocess, locking and isolation-level tests), and
+    #: the live server serves requests concurrently, each on a connection of its own.
+    #: After each test the tables it wrote are emptied, their sequences reset and the
+    #: rows of :attr:`schema_hook` and :meth:`setUpTestData` put back. Slower than the
+    #: default rollback (see :doc:`/real-commits`).
+    real_commits: t.ClassVar[bool] = False
+
     #: The application under test, returned by :meth:`create_app`.
     app: flask.Flask
     #: The app's test client; each request runs in a fresh context, and each response
@@ -271,6 +280,7 @@ class TestCase(
                 schema_hook=cls.schema_hook,
                 allow_any_database=cls.allow_any_database,
                 reset_sequences=cls.reset_sequences,
+                real_commits=cls.real_commits,
                 label=f"{name}.db",
                 opt_in=f"set allow_any_database = True on {name}",
             )

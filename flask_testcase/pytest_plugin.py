@@ -156,6 +156,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "reset_sequences: primary keys start from 1 again in this test (see the docs)",
     )
+    config.addinivalue_line(
+        "markers",
+        "real_commits: the test (a module or class: its tests and data fixtures) commits"
+        " for real; the tables written are emptied afterwards (see the docs)",
+    )
 
 
 #: The run's databases when this pytest run began (an outer run's, for a pytester run).
@@ -271,6 +276,7 @@ def _flask_testcase(request: pytest.FixtureRequest) -> Iterator[TestEnvironment 
             request,
             label="the _db fixture",
             reset_sequences=node.get_closest_marker("reset_sequences") is not None,
+            real_commits=_real_commits(node),
         )
     ours = _serves_pytest_flask_names(request.config)
     config: list[dict[str, t.Any]] = []
@@ -289,7 +295,9 @@ def _flask_testcase(request: pytest.FixtureRequest) -> Iterator[TestEnvironment 
             def live_server(
                 app: flask.Flask, owner: str, serialize: bool
             ) -> t.ContextManager[None]:
-                return server._serving(app, owner, serialize or "db" in names, start)
+                # A db fixture of the user's own isolates the test itself.
+                theirs = "db" in names and node.stash.get(_DATABASE, None) is None
+                return server._serving(app, owner, serialize or theirs, start)
 
     settings = Settings(
         owner=node.nodeid,
@@ -481,10 +489,12 @@ def _database_settings(
     *,
     label: str = "db",
     reset_sequences: bool = False,
+    real_commits: bool = False,
 ) -> DatabaseSettings:
     settings = DatabaseSettings(
         db,
         reset_sequences=reset_sequences,
+        real_commits=real_commits,
         label=label,
         opt_in="pass allow_any_database=True to database_isolation() in a db fixture of your own",
         **_requested_schema(request),
@@ -503,9 +513,19 @@ def db(request: pytest.FixtureRequest, app: flask.Flask) -> t.Any:
     label = "db" if not request.config.getini("flask_db") else "flask_db"
     reset = request.node.get_closest_marker("reset_sequences") is not None
     request.node.stash[_DATABASE] = _database_settings(
-        database, request, label=label, reset_sequences=reset
+        database,
+        request,
+        label=label,
+        reset_sequences=reset,
+        real_commits=_real_commits(request.node),
     )
     return database
+
+
+def _real_commits(node: pytest.Item | pytest.Collector) -> bool:
+    """Whether the ``real_commits`` marker applies to ``node`` (its own, its class's,
+    its module's ``pytestmark``)."""
+    return node.get_closest_marker("real_commits") is not None
 
 
 def data_fixture(
@@ -545,7 +565,10 @@ def data_fixture(
                 kwargs["db"] = database
             data = SharedData(function.__name__, lambda: function(*bound, **kwargs))
             try:
-                yield data.begin(app, _database_settings(database, request))
+                settings = _database_settings(
+                    database, request, real_commits=_real_commits(request.node)
+                )
+                yield data.begin(app, settings)
             finally:
                 data.end()
 

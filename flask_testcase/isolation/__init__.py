@@ -72,6 +72,7 @@ from ._guard import connected_database
 from ._guard import server_identity
 from ._joined import JoinedConnections
 from ._patches import EnginePatches
+from ._real import RealCommits
 from ._registry import close_all
 from ._registry import database_for
 from ._registry import direct_connect
@@ -94,6 +95,7 @@ __all__ = [
     "covering",
     "database_isolation",
     "end_all",
+    "mark_written",
 ]
 
 # Hides this module's frames from unittest tracebacks, so a failure points at the test.
@@ -162,6 +164,11 @@ class DatabaseIsolation:
         :meth:`savepoint`; see :meth:`reset_sequences`.
     :param thread_wait_timeout: how long a thread waits for the test's connection while
         another thread has a transaction open on it, in seconds.
+    :param real_commits: real-commit mode: no transaction around the block; what it
+        commits is committed for real, where other connections and processes see it,
+        and when it ends (and each :meth:`savepoint` level) the tables written are
+        emptied, their rows from before put back and their sequences reset (see
+        :doc:`/real-commits`).
     """
 
     def __init__(
@@ -178,6 +185,7 @@ class DatabaseIsolation:
         db_label: str = "db",
         reset_sequences: bool = False,
         thread_wait_timeout: float | None = None,
+        real_commits: bool = False,
     ) -> None:
         #: Where the engines, tables and sessions of ``db`` are.
         self.stack: Stack = stack_for(db, db_label)
@@ -203,6 +211,9 @@ class DatabaseIsolation:
         self._connections = self._joins.connections
         self._undo = contextlib.ExitStack()
         self._bound: dict[t.Hashable, Database] = {}
+        #: Whether this isolation commits for real (:doc:`/real-commits`).
+        self.real_commits = real_commits
+        self._real: RealCommits | None = None
 
     # -- the lifecycle ---------------------------------------------------------------
 
@@ -241,12 +252,15 @@ class DatabaseIsolation:
                 metadata = self.stack.metadatas.get(key)
                 if not self.allow_any_database:
                     check_schemas(self.opt_in, self.stack, key, database, metadata)
-            if self.resets_sequences:
-                self._reset_mysql_counters()
-            for conn in self._connections.values():
-                self._begin(conn)
-            if self.resets_sequences:
-                self._reset_postgresql_sequences()
+            if self.real_commits:
+                self._start_real()
+            else:
+                if self.resets_sequences:
+                    self._reset_mysql_counters()
+                for conn in self._connections.values():
+                    self._begin(conn)
+                if self.resets_sequences:
+                    self._reset_postgresql_sequences()
             self._joins.push_level()
             EnginePatches.add(self)
             self._undo.callback(EnginePatches.remove, self)
@@ -308,6 +322,8 @@ class DatabaseIsolation:
             stack.push(self._undo)
             for conn in self._connections.values():
                 stack.callback(_close, conn)
+            if self._real is not None:
+                stack.callback(self._real.end)
             stack.callback(self._joins.cut_off_all)
 
     def __enter__(self) -> DatabaseIsolation:
@@ -354,15 +370,29 @@ class DatabaseIsolation:
                     engine.dispose()
 
     @contextlib.contextmanager
-    def savepoint(self, *, reset_sequences: bool | None = None) -> Iterator[None]:
+    def savepoint(
+        self, *, reset_sequences: bool | None = None, owner: str | None = None
+    ) -> Iterator[None]:
         """A level on top of what is there: a savepoint on each database, rolled back
         after the block (a test over class-level data). Joined connections handed out
         inside the block are cut off after it.
 
         :param reset_sequences: reset primary keys at the start of the level (see
             ``reset_sequences`` of the class); None: as this isolation does.
+        :param owner: who the level is for (a test), named in errors.
+
+        In real-commit mode the level is no savepoint: what is committed inside is
+        committed, and after the block the tables written in it get back the rows they
+        had when it began.
         """
         assert self._joins.gate is not None, "start() first"
+        if self._real is not None:
+            self._real.push(owner)
+            try:
+                yield
+            finally:
+                self._real.pop()
+            return
         resets = self.resets_sequences if reset_sequences is None else reset_sequences
         if resets and self._mysql_databases():
             raise ValueError(
@@ -382,6 +412,51 @@ class DatabaseIsolation:
             for savepoint in reversed(savepoints):
                 if savepoint.is_active:
                     savepoint.rollback()
+
+    # -- real commits --------------------------------------------------------------
+
+    @property
+    def serializes_threads(self) -> bool:
+        """Whether threads (the live server's requests) take turns on one connection:
+        always in rollback mode; in real-commit mode only on in-memory SQLite, whose
+        one connection every thread shares."""
+        if not self.real_commits:
+            return True
+        return any(registry.is_memory(database.engine.url) for database in self._connections)
+
+    def written(self, *tables: str) -> None:
+        """Real-commit mode: the tables named were written where this process cannot
+        see (a server or worker in another process); empty them after the test too.
+
+        :raises ValueError: not in real-commit mode, or a name is not a table of the
+            isolated databases.
+        """
+        if self._real is None:
+            raise ValueError(
+                f"{self.owner}: written() is for real-commit mode; in rollback mode every"
+                " write is rolled back, wherever it ran"
+            )
+        self._real.written(*tables)
+
+    def written_tables(self) -> list[str]:
+        """Real-commit mode: the names of the tables written in the newest level so far
+        (emptied after it), sorted; empty in rollback mode."""
+        return [] if self._real is None else self._real.written_tables()
+
+    def _start_real(self) -> None:
+        metadatas: dict[Database, list[t.Any]] = {}
+        for key, database in self._bound.items():
+            metadata = self.stack.metadatas.get(key)
+            found = metadatas.setdefault(database, [])
+            if metadata is not None and metadata not in found:
+                found.append(metadata)
+        if self.resets_sequences:
+            self._reset_mysql_counters()
+            self._reset_postgresql_sequences()
+            for conn in self._connections.values():
+                conn.commit()
+        self._real = RealCommits(self.owner, self._connections, metadatas, self._joins.recorders)
+        self._real.start()
 
     # -- primary keys --------------------------------------------------------------
 
@@ -598,6 +673,31 @@ def database_isolation(
             isolation.stack.remove_sessions()
         finally:
             isolation.end()
+
+
+def mark_written(*tables: str) -> None:
+    """In a real-commit test (:doc:`/real-commits`): the tables named were written
+    where this process cannot see (a server or worker in a subprocess), so empty them
+    after the test too. Writes made in this process are seen without it.
+
+    :raises ValueError: the running test is not in real-commit mode, or a name is not a
+        table of its databases.
+    """
+    from .._current import NoCurrentTest
+    from .._current import current
+
+    try:
+        isolation = current("isolation").isolation
+    except NoCurrentTest:
+        isolation = None
+    if isolation is None:
+        raise ValueError(
+            "mark_written() names tables the running real-commit test wrote from another"
+            " process, and no test with a database is running: call it in a test of a"
+            " TestCase with db and real_commits = True, or of a pytest test with db and"
+            " @pytest.mark.real_commits"
+        )
+    isolation.written(*tables)
 
 
 def _a(name: str) -> str:

@@ -90,6 +90,9 @@ class EnginePatches:
         """A joined connection for ``engine`` from the innermost isolation that has its
         database, or None."""
         for active in reversed(cls.active):
+            if active.real_commits:
+                # Its connections commit for real: nothing joins them.
+                continue
             joined = active._joins.join(engine)
             if joined is not None:
                 return joined
