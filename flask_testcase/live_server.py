@@ -348,7 +348,10 @@ class _Dispatcher:
             f" serves {attachment.test}'s requests one at a time, on the test's database"
             f" connection: if the view of {serving} requests the live server itself, that"
             " request cannot start until the view ends. Call that code directly instead of"
-            f" over HTTP, or raise LIVESERVER_TIMEOUT if {serving} is only slow."
+            f" over HTTP, raise LIVESERVER_TIMEOUT if {serving} is only slow, or switch the"
+            " test to real commits (real_commits = True on the TestCase class,"
+            " @pytest.mark.real_commits under pytest), where the live server serves"
+            " requests concurrently, each on a database connection of its own."
         )
         attachment.refused.append(refusal)
         logger.error("%s", refusal)

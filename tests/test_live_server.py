@@ -1303,8 +1303,11 @@ class TestViewRequestingTheLiveServer:
             f" server serves {test_id}'s requests one at a time, on the test's database"
             " connection: if the view of GET /notes-over-http requests the live server"
             " itself, that request cannot start until the view ends. Call that code"
-            " directly instead of over HTTP, or raise LIVESERVER_TIMEOUT if GET"
-            " /notes-over-http is only slow."
+            " directly instead of over HTTP, raise LIVESERVER_TIMEOUT if GET"
+            " /notes-over-http is only slow, or switch the test to real commits"
+            " (real_commits = True on the TestCase class, @pytest.mark.real_commits under"
+            " pytest), where the live server serves requests concurrently, each on a"
+            " database connection of its own."
         )
         assert seen["inner"] == (503, explanation + "\n")
         assert seen["outer"] == (200, explanation + "\n")

@@ -8,11 +8,19 @@ reported, never a hang."""
 from __future__ import annotations
 
 import textwrap
+import threading
+import typing as t
 
+import flask
 import pytest
 import sqlalchemy as sa
 from _dbs import backend_params
 from _dbs import url_for
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from flask_testcase import LiveServerTestCase
 
 pytest_plugins = ["pytester"]
 
@@ -458,3 +466,273 @@ def test_written_tables_and_the_mode_mismatch(pytester: pytest.Pytester) -> None
     result = run(pytester)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*asks for real commits*pytestmark = pytest.mark.real_commits*"])
+
+
+# -- the live server serves concurrently in real-commit mode ------------------------------
+
+LIVE_APP = """
+import threading
+import urllib.request
+
+import sqlalchemy as sa
+from flask import Response, stream_with_context
+from models import Author, create_app as base_app, db
+
+released = threading.Event()
+waiting = threading.Event()
+
+
+def names():
+    db.session.commit()  # a new transaction: what the other request committed
+    return ",".join(sorted(db.session.scalars(sa.select(Author.name))))
+
+
+def create_app():
+    released.clear()
+    waiting.clear()
+    app = base_app()
+    app.config["LIVESERVER_TIMEOUT"] = 3
+
+    @app.get("/wait")
+    def long_poll():
+        names()  # holds a connection of its own while it waits
+        waiting.set()
+        assert released.wait(10)
+        return names()
+
+    @app.get("/events")
+    def events():
+        def stream():
+            yield f"data: {names()}\\n\\n"
+            assert released.wait(10)
+            yield f"data: {names()}\\n\\n"
+
+        return Response(stream_with_context(stream()), mimetype="text/event-stream")
+
+    @app.post("/release")
+    def release():
+        db.session.add(Author(name="released"))
+        db.session.commit()
+        released.set()
+        return "ok"
+
+    return app
+
+
+def get(url, data=None):
+    with urllib.request.urlopen(url, data=data, timeout=10) as response:
+        return response.read().decode()
+
+
+def long_poll_then_release(base):
+    got = {}
+    thread = threading.Thread(target=lambda: got.update(body=get(base + "/wait")))
+    thread.start()
+    # Only once the long poll is being served: the release must run beside it.
+    assert waiting.wait(10)
+    assert get(base + "/release", data=b"") == "ok"
+    thread.join(10)
+    assert got == {"body": "hook,released"}
+
+
+def events_while_posting(base):
+    with urllib.request.urlopen(base + "/events", timeout=10) as stream:
+        assert stream.readline() == b"data: hook\\n"
+        assert stream.readline() == b"\\n"
+        assert get(base + "/release", data=b"") == "ok"
+        assert stream.readline() == b"data: hook,released\\n"
+"""
+
+LIVE_CASE = """
+from flask_testcase import LiveServerTestCase
+from liveapp import create_app, events_while_posting, long_poll_then_release
+from models import db, hook, names, outside
+
+
+class LiveTests(LiveServerTestCase):
+    db = db
+    real_commits = True
+    schema_hook = staticmethod(hook)
+
+    def create_app(self):
+        return create_app()
+
+    def test_a_long_poll_and_the_request_it_waits_for(self):
+        long_poll_then_release(self.get_server_url())
+        assert names() == ["hook", "released"]
+
+    def test_server_sent_events_while_posting(self):
+        events_while_posting(self.get_server_url())
+        got = outside("SELECT name FROM rc_author ORDER BY id")
+        assert got in (None, [("hook",), ("released",)]), got
+"""
+
+LIVE_PLUGIN = """
+import pytest
+from liveapp import create_app, events_while_posting, long_poll_then_release
+from models import names
+
+pytestmark = pytest.mark.real_commits
+
+
+@pytest.fixture
+def app():
+    return create_app()
+
+
+def test_a_long_poll_and_the_request_it_waits_for(live_server, db):
+    long_poll_then_release(live_server.url())
+    assert names() == ["hook", "released"]
+
+
+def test_server_sent_events_while_posting(live_server, db):
+    events_while_posting(live_server.url())
+"""
+
+SERVERS = ["sqlite_file", "postgresql", "mysql"]
+
+
+class TestConcurrentLiveServer:
+    @pytest.mark.parametrize("backend", SERVERS)
+    def test_testcase(self, pytester: pytest.Pytester, backend: str) -> None:
+        url = url_for(backend, "real_live_case")
+        pytester.makepyfile(models=MODELS.format(url=url), liveapp=LIVE_APP, test_live=LIVE_CASE)
+        run(pytester).assert_outcomes(passed=2)
+        assert_as_the_hook_left_it(url)
+
+    @pytest.mark.parametrize("backend", SERVERS)
+    def test_plugin(self, pytester: pytest.Pytester, backend: str) -> None:
+        url = url_for(backend, "real_live_plugin")
+        pytester.makepyfile(
+            models=MODELS.format(url=url), liveapp=LIVE_APP, test_live=LIVE_PLUGIN
+        )
+        pytester.makeconftest(PLUGIN_CONFTEST)
+        run(pytester).assert_outcomes(passed=2)
+        assert_as_the_hook_left_it(url)
+
+    def test_in_rollback_mode_the_held_request_blocks_and_the_503_names_the_switch(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        url = url_for("sqlite_file", "real_live_rollback")
+        pytester.makepyfile(
+            models=MODELS.format(url=url),
+            liveapp=LIVE_APP,
+            test_live=LIVE_PLUGIN.replace("pytestmark = pytest.mark.real_commits", ""),
+        )
+        pytester.makeconftest(PLUGIN_CONFTEST)
+        result = run(pytester, "-k", "long_poll")
+        result.assert_outcomes(failed=1, errors=1)
+        result.stdout.fnmatch_lines(
+            ["*answered 503*switch the test to real commits*@pytest.mark.real_commits*"]
+        )
+
+
+# -- a real browser firing parallel requests ------------------------------------------------
+
+browser_db = SQLAlchemy()
+
+
+class Visit(browser_db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "rc_visit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    part: Mapped[int]
+
+
+PARALLEL_PAGE = """<!doctype html>
+<title>Parallel</title>
+<ul id="parts"></ul>
+<script>
+Promise.all([1, 2, 3, 4].map(i => fetch("/part/" + i).then(r => r.text()))).then(parts => {
+  for (const part of parts) {
+    const li = document.createElement("li");
+    li.textContent = part;
+    document.getElementById("parts").appendChild(li);
+  }
+  document.body.insertAdjacentHTML("beforeend", '<p id="done">done</p>');
+});
+</script>
+"""
+
+
+def parallel_app(url: str) -> flask.Flask:
+    app = flask.Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    browser_db.init_app(app)
+    lock = threading.Lock()
+    running: list[int] = []
+    app.extensions["peak"] = peak = [0]
+    everyone_in = threading.Barrier(2, timeout=10)
+
+    @app.get("/")
+    def page() -> str:
+        return PARALLEL_PAGE
+
+    @app.get("/part/<int:part>")
+    def one_part(part: int) -> str:
+        browser_db.session.add(Visit(part=part))
+        browser_db.session.commit()
+        with lock:
+            running.append(part)
+            peak[0] = max(peak[0], len(running))
+        if part <= 2:
+            # Parts 1 and 2 meet: neither can finish unless both run at once.
+            everyone_in.wait()
+        with lock:
+            running.remove(part)
+        return f"part {part}"
+
+    return app
+
+
+@pytest.mark.browser
+class ParallelBrowserTests(LiveServerTestCase):
+    """Chromium loads a page that fetches four parts at once; in real-commit mode the
+    live server serves them concurrently, each committing on a connection of its own."""
+
+    db = browser_db
+    real_commits = True
+    backend: t.ClassVar[str] = "sqlite_file"
+    driver: t.ClassVar[t.Any]
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        from test_browser import start_chromium
+        from test_browser import stop_chromium
+
+        super().setUpClass()
+        cls.driver = start_chromium()
+        cls.addClassCleanup(stop_chromium, cls.driver)
+
+    def create_app(self) -> flask.Flask:
+        return parallel_app(url_for(self.backend, "real_browser"))
+
+    def test_1_parallel_requests_are_served_at_once(self) -> None:
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as ec
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        self.driver.get(self.get_server_url() + "/")
+        WebDriverWait(self.driver, 15).until(
+            ec.presence_of_element_located((By.CSS_SELECTOR, "#done"))
+        )
+        parts = [li.text for li in self.driver.find_elements(By.CSS_SELECTOR, "#parts li")]
+        self.assertEqual(parts, ["part 1", "part 2", "part 3", "part 4"])
+        self.assertGreaterEqual(self.app.extensions["peak"][0], 2)
+        url = url_for(self.backend, "real_browser")
+        self.assertEqual(
+            outside(url, "SELECT part FROM rc_visit ORDER BY part"), [(1,), (2,), (3,), (4,)]
+        )
+
+    def test_2_the_next_test_starts_empty(self) -> None:
+        url = url_for(self.backend, "real_browser")
+        self.assertEqual(outside(url, "SELECT count(*) FROM rc_visit"), [(0,)])
+
+
+@pytest.mark.postgresql
+class ParallelBrowserOnPostgreSQLTests(ParallelBrowserTests):
+    backend = "postgresql"
+
+
+@pytest.mark.mysql
+class ParallelBrowserOnMariaDBTests(ParallelBrowserTests):
+    backend = "mysql"
