@@ -543,9 +543,8 @@ def logging_kept() -> Iterator[None]:
 MIGRATIONS_SWITCH = ("schema_from", "migrations")
 
 #: The switch of issue 23 (real-commit mode: commits are real, the tables written are
-#: emptied afterwards), as it will be set on a TestCase, or None while its name is not
-#: known: set it here when the feature lands, and the real-commit harnesses run.
-REAL_COMMIT_SWITCH: tuple[str, t.Any] | None = None
+#: emptied afterwards), as set on a TestCase: ``real_commits = True``.
+REAL_COMMIT_SWITCH: tuple[str, t.Any] | None = ("real_commits", True)
 
 
 def schema_suites(uri: str) -> dict[str, SuiteFactory]:
