@@ -57,6 +57,9 @@ from .servers import TemporaryServer
 from .servers import shared_server
 from .servers import temporary_mariadb
 from .servers import temporary_postgresql
+from .tasks import EnqueuedTask
+from .tasks import assert_task_enqueued
+from .tasks import record_tasks
 from .twill import Twill
 from .twill import TwillTestCase
 from .twill import _is_twill_available_getattr
@@ -76,6 +79,7 @@ __all__ = [
     "ConfigOverrideError",
     "ContextVariableDoesNotExist",
     "DatabaseIsolation",
+    "EnqueuedTask",
     "FlashedMessage",
     "IsolationError",
     "LiveServerTestCase",
@@ -99,6 +103,7 @@ __all__ = [
     "UnknownConfigKeyWarning",
     "assert_email_sent",
     "assert_form_error",
+    "assert_task_enqueued",
     "csrf_token",
     "database_for_tests",
     "database_isolation",
@@ -112,6 +117,7 @@ __all__ = [
     "override_config",
     "record_flashed_messages",
     "record_mail",
+    "record_tasks",
     "record_templates",
     "shared_server",
     "silence_templates",

@@ -17,9 +17,10 @@
 6. **database**: the test joins its database transaction (a new isolation, or a
    savepoint over class-level or module-level data that is already isolated).
 7. **mail**: the outbox, for an app with Flask-Mail or Flask-Mailman.
-8. **live server**: the server serves the test's app.
-9. **browser**: a twill browser bound to the app.
-10. **current**: the records :mod:`flask_testcase.asserts` reads.
+8. **tasks**: the Celery tasks and RQ jobs enqueued, when either is imported.
+9. **live server**: the server serves the test's app.
+10. **browser**: a twill browser bound to the app.
+11. **current**: the records :mod:`flask_testcase.asserts` reads.
 
 Each step registers its undo the moment it succeeds, on one
 :class:`contextlib.ExitStack`; :meth:`TestEnvironment.close` undoes them in reverse,
@@ -64,6 +65,7 @@ if t.TYPE_CHECKING:
     from .capture import RenderedTemplate
     from .isolation import DatabaseIsolation
     from .mail import SentEmail
+    from .tasks import EnqueuedTask
 
 __all__ = [
     "STEPS",
@@ -189,6 +191,8 @@ class TestEnvironment:
         self.isolation: DatabaseIsolation | None = None
         #: The outbox, when the app has Flask-Mail or Flask-Mailman.
         self.outbox: list[SentEmail] | None = None
+        #: The tasks enqueued, when Celery or RQ is imported.
+        self.tasks: list[EnqueuedTask] | None = None
         #: What the live server step entered (the pytest ``LiveServer``'s handle).
         self.live_server: t.Any = None
         #: What the browser step entered (a :class:`~flask_testcase.Twill`).
@@ -334,6 +338,15 @@ def _mail(env: TestEnvironment, settings: Settings) -> None:
         env.outbox = env.enter(record_mail(env.app))
 
 
+def _tasks(env: TestEnvironment, settings: Settings) -> None:
+    import sys
+
+    if "celery" in sys.modules or "rq" in sys.modules:
+        from .tasks import record_tasks
+
+        env.tasks = env.enter(record_tasks())
+
+
 def _live_server(env: TestEnvironment, settings: Settings) -> None:
     if settings.live_server is not None:
         serialize = env.isolation is not None and env.isolation.serializes_threads
@@ -363,6 +376,7 @@ STEPS: tuple[_Step, ...] = (
     _Step("records", _records),
     _Step("database", _database),
     _Step("mail", _mail),
+    _Step("tasks", _tasks),
     _Step("live server", _live_server),
     _Step("browser", _browser),
     _Step("current", _make_current),

@@ -31,6 +31,7 @@ from .assertions import AssertionsMixin
 from .forms import FormsMixin
 from .login import LoginMixin
 from .mail import MailMixin
+from .tasks import TasksMixin
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -58,6 +59,7 @@ class TestCase(
     LoginMixin,
     FormsMixin,
     MailMixin,
+    TasksMixin,
     AssertionsMixin,
     FlaskTestingAliases,
     unittest.TestCase,
@@ -350,6 +352,11 @@ class TestCase(
     def _outbox(self) -> list[t.Any] | None:
         env: TestEnvironment | None = vars(self).get("_environment")
         return None if env is None else env.outbox
+
+    @property
+    def _tasks(self) -> list[t.Any] | None:
+        env: TestEnvironment | None = vars(self).get("_environment")
+        return None if env is None else env.tasks
 
 
 def _check_names_are_free(cls: type[TestCase]) -> None:

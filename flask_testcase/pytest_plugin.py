@@ -75,8 +75,8 @@ _THEIR_NAMES = (
     " accept_jsonp, accept_mimetype, the options marker"
 )
 _OUR_NAMES = (
-    "app (ini flask_app), runner, templates, flashed_messages, outbox, testapp, db"
-    " (ini flask_db), assertNumQueries, data_fixture"
+    "app (ini flask_app), runner, templates, flashed_messages, outbox, tasks, testapp,"
+    " db (ini flask_db), assertNumQueries, data_fixture"
 )
 
 
@@ -365,6 +365,21 @@ def templates(request: pytest.FixtureRequest, app: flask.Flask) -> list[Rendered
 def flashed_messages(request: pytest.FixtureRequest, app: flask.Flask) -> list[FlashedMessage]:
     """Every message the app flashes during the test, in order."""
     return _environment(request).flashed_messages
+
+
+@pytest.fixture
+def tasks(request: pytest.FixtureRequest, app: flask.Flask) -> list[t.Any]:
+    """Every Celery task and RQ job enqueued during the test, in order, as
+    :class:`~flask_testcase.EnqueuedTask` records (for an app that imports Celery or
+    RQ); check them with :func:`~flask_testcase.assert_task_enqueued`."""
+    found = _environment(request).tasks
+    if found is None:
+        raise RuntimeError(
+            "the tasks fixture records the tasks of an app that uses Celery or RQ, and"
+            " neither was imported when the test began: import the app's tasks module"
+            " (or celery, rq) at the top of the test module."
+        )
+    return found
 
 
 @pytest.fixture

@@ -69,12 +69,13 @@ class TestTheSteps:
             "records",
             "database",
             "mail",
+            "tasks",
             "live server",
             "browser",
             "current",
         ]
         text = (ROOT / "docs" / "lifecycle.rst").read_text("utf-8")
-        documented = re.findall(r"^    [a-j]\.  \*\*([a-z ]+)\*\*", text, re.MULTILINE)
+        documented = re.findall(r"^    [a-k]\.  \*\*([a-z ]+)\*\*", text, re.MULTILINE)
         assert documented == names
 
     def test_an_environment_is_undone_by_close(self) -> None:

@@ -546,8 +546,8 @@ class TestBesidePytestFlask:
                 "flask_testcase: pytest-flask is active and serves client, client_class,"
                 " config, live_server, mimetype, accept_any, accept_json, accept_jsonp,"
                 " accept_mimetype, the options marker; flask_testcase serves app (ini"
-                " flask_app), runner, templates, flashed_messages, outbox, testapp, db (ini"
-                " flask_db), assertNumQueries, data_fixture. Uninstall pytest-flask to have"
+                " flask_app), runner, templates, flashed_messages, outbox, tasks, testapp, db"
+                " (ini flask_db), assertNumQueries, data_fixture. Uninstall pytest-flask to have"
                 " flask_testcase serve them all."
             ]
         )
