@@ -736,3 +736,23 @@ class ParallelBrowserOnPostgreSQLTests(ParallelBrowserTests):
 @pytest.mark.mysql
 class ParallelBrowserOnMariaDBTests(ParallelBrowserTests):
     backend = "mysql"
+
+
+def test_database_isolation_with_real_commits_outside_any_test() -> None:
+    """The building block, without a front door: a commit inside the block is seen from
+    a new connection; after it, the table is as it was."""
+    from test_sqlalchemy import Item
+    from test_sqlalchemy import create_app as item_app
+    from test_sqlalchemy import db as item_db
+
+    from flask_testcase import database_isolation
+
+    url = url_for("sqlite_file", "real_block")
+    app = item_app(url)
+    with app.app_context(), database_isolation(item_db, real_commits=True) as isolation:
+        item_db.session.add(Item(name="kept"))
+        item_db.session.commit()
+        assert outside(url, "SELECT name FROM sqla_item") == [("kept",)]
+        assert isolation.written_tables() == ["sqla_item"]
+        item_db.session.remove()
+    assert outside(url, "SELECT count(*) FROM sqla_item") == [(0,)]

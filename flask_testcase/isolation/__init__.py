@@ -618,6 +618,7 @@ def database_isolation(
     migrations_directory: str | os.PathLike[str] | None = None,
     schema_hook: t.Callable[[], object] | None = None,
     allow_any_database: bool = False,
+    real_commits: bool = False,
 ) -> Iterator[DatabaseIsolation]:
     """Run the block in transactions rolled back afterwards, one per database of
     ``db``: whatever app code commits inside, in any thread, in client requests or CLI
@@ -647,6 +648,8 @@ def database_isolation(
         run's databases is built, in an app context whose ``db`` reaches them; what it
         commits every test sees.
     :param allow_any_database: use databases not named for tests.
+    :param real_commits: commit for real inside the block; afterwards the tables it
+        wrote are emptied and their rows from before put back (:doc:`/real-commits`).
     :raises NotATestDatabaseError: a database is not a test database.
     :raises MigrationError: the migrations could not be found or run.
     """
@@ -661,6 +664,7 @@ def database_isolation(
         migrations_directory=migrations_directory,
         schema_hook=schema_hook,
         allow_any_database=allow_any_database,
+        real_commits=real_commits,
     )
     isolation.start(app)
     try:
