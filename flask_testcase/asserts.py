@@ -19,7 +19,8 @@ The assertions that read what the test recorded (``assertTemplateUsed``,
 forms ``assertRendersTemplate`` and ``assertDoesNotRenderTemplate``,
 ``assertFormError``), the session (``assertSessionHas``), the client
 (``assertRedirects`` with ``target_status_code``), the outbox (``assertEmailSent``,
-``assertNoEmailSent``) or the database (``assertNumQueries``) read those of the **current test**: a
+``assertNoEmailSent``), the tasks enqueued (``assertTaskEnqueued``) or the database
+(``assertNumQueries``) read those of the **current test**: a
 :class:`~flask_testcase.TestCase` test, or a pytest test that uses the fixtures of
 flask_testcase's pytest plugin. Called anywhere else they raise
 :class:`RuntimeError` saying so; the others (status, redirects, headers, JSON,
@@ -40,6 +41,8 @@ from .forms import FormsMixin
 from .mail import MailMixin
 from .mail import current_outbox
 from .mail import require_mail
+from .tasks import TasksMixin
+from .tasks import current_tasks
 
 if t.TYPE_CHECKING:
     import flask
@@ -49,12 +52,13 @@ if t.TYPE_CHECKING:
     from .capture import RenderedTemplate
     from .isolation import DatabaseIsolation
     from .mail import SentEmail
+    from .tasks import EnqueuedTask
 
 __unittest = True
 
 
 class _CurrentTest(
-    FormsMixin, MailMixin, AssertionsMixin, FlaskTestingAliases, unittest.TestCase
+    FormsMixin, MailMixin, TasksMixin, AssertionsMixin, FlaskTestingAliases, unittest.TestCase
 ):
     """The assertion methods, reading the current test's records instead of the
     attributes a :class:`~flask_testcase.TestCase` sets up."""
@@ -98,6 +102,18 @@ class _CurrentTest(
             " a flask_testcase.TestCase, or in a pytest test of flask_testcase's plugin"
             " that uses the app fixture, with an app that has Flask-Mail or"
             " Flask-Mailman."
+        )
+
+    @property
+    def tasks(self) -> list[EnqueuedTask]:
+        # record_tasks() makes its list current: TestCase's, or the pytest plugin's.
+        tasks = current_tasks()
+        if tasks is not None:
+            return tasks
+        raise _current.NoCurrentTest(
+            "reads the tasks the current test enqueued, and none are being recorded: use"
+            " it in a flask_testcase.TestCase, or in a pytest test of flask_testcase's"
+            " plugin that uses the app fixture, for an app that imports Celery or RQ."
         )
 
     @property
@@ -198,6 +214,7 @@ if t.TYPE_CHECKING:
     assertSessionHas = _CASE.assertSessionHas
     assertSessionNotHas = _CASE.assertSessionNotHas
     assertStatus = _CASE.assertStatus
+    assertTaskEnqueued = _CASE.assertTaskEnqueued
     assertTemplateNotUsed = _CASE.assertTemplateNotUsed
     assertTemplateUsed = _CASE.assertTemplateUsed
     assert_200 = _CASE.assert_200

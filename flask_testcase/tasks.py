@@ -20,11 +20,13 @@ Patterns for running the tasks themselves in tests are in :doc:`/background-task
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import sys
 import threading
 import typing as t
 
+from ._current import set_until_undone
 from .assertions._core import AssertionBase
 from .assertions._core import assertion
 
@@ -179,6 +181,19 @@ class TaskRecording:
         cls._undo.append(restore)
 
 
+#: The list of the innermost :func:`record_tasks` block running in this context: what
+#: ``flask_testcase.asserts.assertTaskEnqueued`` reads.
+_RECORDING: contextvars.ContextVar[list[EnqueuedTask] | None] = contextvars.ContextVar(
+    "flask_testcase_tasks", default=None
+)
+
+
+def current_tasks() -> list[EnqueuedTask] | None:
+    """The tasks of the innermost :func:`record_tasks` block running in this context
+    (a ``TestCase`` test's, or the pytest plugin's), or ``None``."""
+    return _RECORDING.get()
+
+
 @contextlib.contextmanager
 def record_tasks() -> Iterator[list[EnqueuedTask]]:
     """Record every Celery task and RQ job enqueued while the block runs, in any
@@ -193,9 +208,11 @@ def record_tasks() -> Iterator[list[EnqueuedTask]]:
     """
     tasks: list[EnqueuedTask] = []
     TaskRecording.add(tasks)
+    undo = set_until_undone(_RECORDING, tasks)
     try:
         yield tasks
     finally:
+        undo()
         TaskRecording.remove(tasks)
 
 

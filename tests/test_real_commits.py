@@ -274,7 +274,7 @@ def assert_as_the_hook_left_it(url: str) -> None:
 class TestBothFrontDoors:
     def test_testcase(self, pytester: pytest.Pytester, backend: str) -> None:
         url = url_for(backend, "real_case")
-        pytester.makepyfile(models=MODELS.format(url=url), test_case=CASE_TESTS)
+        pytester.makepyfile(models=MODELS.format(url=url), test_real_case=CASE_TESTS)
         result = run(pytester, "-v")
         result.assert_outcomes(passed=3)
         assert_as_the_hook_left_it(url)
@@ -410,7 +410,7 @@ def test_mark_written_outside_a_test_says_where_it_works() -> None:
 class TestBadInput:
     def test_not_a_test_database_is_refused(self, pytester: pytest.Pytester) -> None:
         url = "postgresql+psycopg://postgres@127.0.0.1:5432/production"
-        pytester.makepyfile(models=MODELS.format(url=url), test_case=CASE_TESTS)
+        pytester.makepyfile(models=MODELS.format(url=url), test_real_case=CASE_TESTS)
         result = run(pytester)
         result.assert_outcomes(failed=3)
         result.stdout.fnmatch_lines(

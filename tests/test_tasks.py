@@ -343,7 +343,7 @@ import redis
 import sqlalchemy as sa
 from celery import Celery
 from flask_sqlalchemy import SQLAlchemy
-from flask_testcase import assert_task_enqueued
+from flask_testcase import assert_task_enqueued, asserts
 
 URL = {url!r}
 REDIS_URL = {redis_url!r}
@@ -397,6 +397,8 @@ def app():
 def test_celery_eager(client, db, tasks):
     client.post("/celery")
     assert_task_enqueued(tasks, "jobs.welcome", args=(1,))
+    # The same check as a function of the current test, without the fixture.
+    assert asserts.assertTaskEnqueued("jobs.welcome", kwargs=dict()).args == (1,)
     assert db.session.scalar(sa.select(Member.welcomed)) is True
 
 
