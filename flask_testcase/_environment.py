@@ -4,6 +4,11 @@
 (``pytest_plugin.py``) each say what a test asks for in a :class:`Settings`, and
 :func:`open_environment` builds it, in the one order of :data:`STEPS`:
 
+0. **guard** (:func:`guard_connections`), entered by the front door before it makes
+   the app and left after everything else: every connection SQLAlchemy hands out
+   during the test reaches a test database (and, while an isolation is active, one of
+   its own), or is refused; in strict mode a test that did not ask for a database gets
+   none.
 1. **config**: the overrides (class decorators, ``@pytest.mark.options``), first, so
    that every later step (and the database step above all) reads the test's config;
    ``app.config`` is put back as it was when the test ends.
@@ -40,6 +45,7 @@ import contextlib
 import contextvars
 import dataclasses
 import os
+import sys
 import typing as t
 
 import flask
@@ -73,6 +79,7 @@ __all__ = [
     "Settings",
     "SharedData",
     "TestEnvironment",
+    "guard_connections",
     "open_environment",
 ]
 
@@ -114,7 +121,7 @@ class DatabaseSettings:
 
         return stack_for(self.db, self.label)
 
-    def new_isolation(self, owner: str) -> DatabaseIsolation:
+    def new_isolation(self, owner: str, *, shared: bool = False) -> DatabaseIsolation:
         from .isolation import DatabaseIsolation
 
         return DatabaseIsolation(
@@ -129,6 +136,7 @@ class DatabaseSettings:
             db_label=self.label,
             reset_sequences=self.reset_sequences,
             real_commits=self.real_commits,
+            shared=shared,
         )
 
 
@@ -165,6 +173,20 @@ class Settings:
     live_server: Callable[[flask.Flask, str, bool], t.ContextManager[t.Any]] | None = None
     #: A browser bound to the app (TwillTestCase's twill), entered for the test.
     browser: Callable[[flask.Flask], t.ContextManager[t.Any]] | None = None
+    #: The guard's reach (:func:`guard_connections`): let connections to databases not
+    #: named for tests through.
+    allow_any_database: bool = False
+    #: How the front door's user sets ``allow_any_database``, for errors.
+    guard_opt_in: str = "set allow_any_database = True on the test class"
+    #: Strict mode: the test did not ask for a database, and may not connect to one.
+    refuse_connections: bool = False
+    #: How the front door's user asks for a database, for the strict refusal.
+    ask_for_database: str = "set db on the test class"
+    #: How the front door's user adds a database to the test's isolation, for errors.
+    include_database: str = (
+        "give every stack the app uses as a tuple (db = (db, SQLAlchemyDatabase(engine,"
+        " Base.metadata)))"
+    )
 
 
 class TestEnvironment:
@@ -217,6 +239,27 @@ class _Step(t.NamedTuple):
     run: Callable[[TestEnvironment, Settings], None]
 
 
+def guard_connections(settings: Settings) -> t.ContextManager[None]:
+    """The guard step, which the front door enters before it makes the app (so that
+    ``create_app`` is guarded too) and leaves after everything else is undone: while it
+    is entered, every connection SQLAlchemy hands out (any engine, any pool) must reach
+    a test database, and while a database isolation is active, be one of its own
+    (:mod:`flask_testcase.isolation._reach`). With SQLAlchemy not imported it costs
+    nothing; the config step listens once ``create_app`` has imported it."""
+    from .isolation import _reach
+
+    return _reach.guarding(
+        _reach.GuardPolicy(
+            owner=settings.owner,
+            allow_any_database=settings.allow_any_database,
+            opt_in=settings.guard_opt_in,
+            refuse_all=settings.refuse_connections and settings.database is None,
+            ask=settings.ask_for_database,
+            include=settings.include_database,
+        )
+    )
+
+
 def open_environment(app: flask.Flask, settings: Settings) -> TestEnvironment:
     """Build the environment of one test for ``app``, step by step (:data:`STEPS`).
 
@@ -237,6 +280,11 @@ def open_environment(app: flask.Flask, settings: Settings) -> TestEnvironment:
 
 def _config(env: TestEnvironment, settings: Settings) -> None:
     app = env.app
+    if "sqlalchemy" in sys.modules:
+        # create_app may have imported SQLAlchemy after the guard step began.
+        from .isolation import _reach
+
+        _reach.ensure_installed()
     env.undo(_restore_config, app, dict(app.config))
     if settings.config_overrides:
         from .config import override_config
@@ -418,7 +466,7 @@ class SharedData:
         try:
             outer = _covering_isolation(app, database.stack())
             if outer is None:
-                isolation = database.new_isolation(self.owner)
+                isolation = database.new_isolation(self.owner, shared=True)
                 isolation.start(app)
                 self._stack.callback(isolation.end)
             else:
@@ -461,8 +509,6 @@ def _make_data(app: flask.Flask, isolation: DatabaseIsolation, make: Callable[[]
 def _covering_isolation(app: flask.Flask, db: t.Any = None) -> DatabaseIsolation | None:
     """The active isolation that has every database of ``db`` (None: of whatever it
     isolates) for ``app``, or None."""
-    import sys
-
     isolation = sys.modules.get("flask_testcase.isolation")
     if isolation is None:
         # Nothing was ever isolated in this process.

@@ -27,6 +27,8 @@ a new release moves one of them:
 - every connection characteristic (``isolation_level`` above all) is applied through
   ``DefaultDialect._set_connection_characteristics``, which isolation intercepts for
   joined connections (:class:`CharacteristicsPatch`);
+- the guard's reach asks which dialect a checked-out connection's pool was made for
+  (``_ConnectionFairy._pool._dialect``): :func:`pool_backend`;
 - twill keeps the stack of script namespaces in ``twill.namespaces._local_dict_stack``
   and the logger of ``debug commands`` in ``twill.parse._log_commands``:
   :func:`twill_local_stack`, :func:`twill_command_logger`,
@@ -87,6 +89,7 @@ __all__ = [
     "lite_sessions",
     "lite_state",
     "lite_states",
+    "pool_backend",
     "pool_connection",
     "session_identifier_generator",
     "set_twill_command_logger",
@@ -198,6 +201,16 @@ def pool_connection(conn: Connection) -> t.Any:
     """The pool's connection under ``conn`` (SQLAlchemy's ``_dbapi_connection``, None once
     closed or invalidated), without the checks of the public ``connection`` property."""
     return conn._dbapi_connection
+
+
+def pool_backend(fairy: t.Any) -> str | None:
+    """The dialect name (``"postgresql"``, ``"sqlite"``...) of the pool a checked-out
+    connection ``fairy`` (a pool ``checkout`` event's third argument) came from:
+    SQLAlchemy's ``_ConnectionFairy._pool._dialect``; None for a pool made without an
+    engine."""
+    dialect = getattr(getattr(fairy, "_pool", None), "_dialect", None)
+    name = getattr(dialect, "name", None)
+    return name if isinstance(name, str) else None
 
 
 _direct = threading.local()

@@ -25,6 +25,7 @@ from . import _internals
 from ._environment import DatabaseSettings
 from ._environment import Settings
 from ._environment import SharedData
+from ._environment import guard_connections
 from ._environment import open_environment
 from ._flask_testing import FlaskTestingAliases
 from .assertions import AssertionsMixin
@@ -123,6 +124,14 @@ class TestCase(
     #: Without it such a database is refused with
     #: :class:`~flask_testcase.NotATestDatabaseError` before anything touches it.
     allow_any_database: t.ClassVar[bool] = False
+
+    #: Strict mode (Django's ``SimpleTestCase``): a test of a class without :attr:`db`
+    #: may not connect to any database; a connection it (or its app) asks for raises
+    #: :class:`~flask_testcase.IsolationError` naming how to ask for one. Off by
+    #: default: then such a test may use test databases, unisolated. Either way every
+    #: connection made during a test must reach a test database (see the database
+    #: chapter, "The guard's reach").
+    strict_database: t.ClassVar[bool] = False
 
     #: Make primary keys start from 1 in each test (after the highest id in tables
     #: that hold rows, such as class-level data), as in a fresh database, for tests
@@ -294,6 +303,17 @@ class TestCase(
             render_templates=cls.render_templates,
             database=database,
             class_data=class_data,
+            allow_any_database=cls.allow_any_database,
+            guard_opt_in=f"set allow_any_database = True on {name}",
+            refuse_connections=cls.strict_database,
+            ask_for_database=(
+                f"set db on {name} (the app's database, isolated), or strict_database ="
+                f" False on {name}"
+            ),
+            include_database=(
+                f"give every stack the app uses as a tuple ({name}.db = (db,"
+                " SQLAlchemyDatabase(engine, Base.metadata)))"
+            ),
         )
 
     def _pre_setup(self) -> None:
@@ -303,7 +323,12 @@ class TestCase(
         if self.run_gc_after_test:
             self.addCleanup(gc.collect)
         self.addCleanup(self._forget_fixtures)
-        env = open_environment(self._get_app(), self._environment_settings())
+        settings = self._environment_settings()
+        # Before the app is made, after everything is undone (cleanups run last first).
+        guard = guard_connections(settings)
+        guard.__enter__()
+        self.addCleanup(guard.__exit__, None, None, None)
+        env = open_environment(self._get_app(), settings)
         self.addCleanup(env.close)
         self._use_environment(env)
 

@@ -220,9 +220,12 @@ def _server_connection(url: URL) -> Iterator[tuple[t.Any, str, str]]:
     and its quoted form."""
     name = url.database
     assert name is not None
+    from ._own_connections import library_connections
+
     engine = _admin_engine(url)
     try:
-        with engine.connect() as conn:
+        # The library's own: the guard's reach lets it reach the server.
+        with library_connections(), engine.connect() as conn:
             yield conn, name, _quote(engine, name)
     finally:
         engine.dispose()

@@ -50,6 +50,7 @@ from ._environment import DatabaseSettings
 from ._environment import Settings
 from ._environment import SharedData
 from ._environment import TestEnvironment
+from ._environment import guard_connections
 from ._environment import open_environment
 from .live_server import LiveServer
 
@@ -134,6 +135,13 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         " Flask-SQLAlchemy-Lite instance or a flask_testcase.SQLAlchemyDatabase.",
         default="",
     )
+    parser.addini(
+        "flask_strict_database",
+        "strict mode: a test that did not ask for a database (the db fixture, or the"
+        " strict_database(False) marker) may not connect to one.",
+        type="bool",
+        default=False,
+    )
     from . import _pytest_flask_sqlalchemy as pfs
 
     if not pfs.loads(pluginmanager) and not pluginmanager.has_plugin(pfs.NAME):
@@ -160,6 +168,16 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "real_commits: the test (a module or class: its tests and data fixtures) commits"
         " for real; the tables written are emptied afterwards (see the docs)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "strict_database(on=True): a test that did not ask for a database (the db"
+        " fixture) may not connect to one; strict_database(False) lets it",
+    )
+    config.addinivalue_line(
+        "markers",
+        "allow_any_database: the test may use databases whose names do not mark them"
+        " as test databases",
     )
 
 
@@ -259,6 +277,39 @@ def _flask_testcase(request: pytest.FixtureRequest) -> Iterator[TestEnvironment 
     """For a test that uses ``app`` (or ``live_server``, which serves it): the test's
     environment, built in the one order both front doors share."""
     names = request.fixturenames
+    # The guard first, before the app (or anything else of the test's) is made.
+    with guard_connections(_guard_settings(request)):
+        yield from _test_environment(request, names)
+
+
+def _guard_settings(request: pytest.FixtureRequest) -> Settings:
+    node = request.node
+    names = request.fixturenames
+    strict_marker = node.get_closest_marker("strict_database")
+    if strict_marker is not None:
+        strict = bool(strict_marker.args[0]) if strict_marker.args else True
+    else:
+        strict = bool(request.config.getini("flask_strict_database"))
+    asked = "db" in names or "_db" in names
+    return Settings(
+        owner=node.nodeid,
+        allow_any_database=node.get_closest_marker("allow_any_database") is not None,
+        guard_opt_in="mark the test @pytest.mark.allow_any_database",
+        refuse_connections=strict and not asked,
+        ask_for_database=(
+            "use the db fixture (the app's database, isolated), or mark the test"
+            " @pytest.mark.strict_database(False)"
+        ),
+        include_database=(
+            "give every stack the app uses to a db fixture of your own, as a tuple"
+            " (return (db, SQLAlchemyDatabase(engine, Base.metadata)))"
+        ),
+    )
+
+
+def _test_environment(
+    request: pytest.FixtureRequest, names: list[str]
+) -> Iterator[TestEnvironment | None]:
     if "app" not in names and "live_server" not in names:
         yield None
         return
@@ -511,7 +562,8 @@ def _database_settings(
         reset_sequences=reset_sequences,
         real_commits=real_commits,
         label=label,
-        opt_in="pass allow_any_database=True to database_isolation() in a db fixture of your own",
+        allow_any_database=request.node.get_closest_marker("allow_any_database") is not None,
+        opt_in="mark the test @pytest.mark.allow_any_database",
         **_requested_schema(request),
     )
     # A form we cannot use fails here, naming where it came from.

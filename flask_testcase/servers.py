@@ -18,8 +18,9 @@ the process that started it dies, even by SIGKILL; every server directory holds 
 that its owner keeps while it lives, and each start removes the directories whose lock
 nobody holds (and ends a server still running in one).
 
-It takes the test-name rule from :mod:`flask_testcase._testnames` and imports nothing
-else of this package: :mod:`flask_testcase.databases` calls it (for throwaway URLs),
+It takes the test-name rule from :mod:`flask_testcase._testnames` (and marks its own
+connections with :mod:`flask_testcase._own_connections`) and imports nothing else of
+this package: :mod:`flask_testcase.databases` calls it (for throwaway URLs),
 never the other way round. This module imports SQLAlchemy only to create the test
 database.
 """
@@ -1075,9 +1076,11 @@ def _create_database(kind: _Kind, url: URL) -> None:
         raise ServerError(
             "throwaway servers need SQLAlchemy: pip install 'flask-testcase[sqlalchemy]'"
         ) from e
+    from ._own_connections import library_connections
+
     engine = create_engine(kind.admin(url), poolclass=NullPool, isolation_level="AUTOCOMMIT")
     try:
-        with engine.connect() as conn:
+        with library_connections(), engine.connect() as conn:
             quoted = engine.dialect.identifier_preparer.quote_identifier(str(url.database))
             kind.create_database(conn, quoted)
     finally:

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from _dbs import SQLITE_DIR
+from _dbs import checking_from_outside
 from _dbs import url_for
 from flask import Flask
 from flask_migrate import Migrate
@@ -294,7 +295,7 @@ def outside(url: str, sql: str, **params: t.Any) -> t.Any:
     else:
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
-        with engine.begin() as conn:
+        with checking_from_outside(), engine.begin() as conn:
             result = conn.execute(sa.text(sql), params)
             return result.all() if result.returns_rows else None
     finally:

@@ -146,6 +146,34 @@ def test_a_connection_keeps_its_pool_connection_in_dbapi_connection() -> None:
         engine.dispose()
 
 
+def test_a_checked_out_connection_knows_its_pools_dialect_through_pool() -> None:
+    engine = sa.create_engine("sqlite://")
+    seen: list[str | None] = []
+
+    def checkout(dbapi_connection: t.Any, record: t.Any, fairy: t.Any) -> None:
+        assert fairy._pool is engine.pool
+        seen.append(_internals.pool_backend(fairy))
+
+    sa.event.listen(engine.pool, "checkout", checkout)
+    try:
+        with engine.connect():
+            pass
+    finally:
+        engine.dispose()
+    assert seen == ["sqlite"]
+    # A pool made without an engine has no dialect to name.
+    import sqlite3
+
+    pool = sa.pool.QueuePool(lambda: sqlite3.connect(":memory:"))
+    bare: list[str | None] = []
+    sa.event.listen(
+        pool, "checkout", lambda d, r, fairy: bare.append(_internals.pool_backend(fairy))
+    )
+    pool.connect().close()
+    pool.dispose()
+    assert bare == [None]
+
+
 def test_has_events_makes_a_connection_dispatch_to_listeners_on_its_class() -> None:
     class Listened(Connection):
         pass

@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from _dbs import SERVERS
 from _dbs import backend_params
+from _dbs import checking_from_outside
 from _dbs import require
 from _dbs import url_for
 from flask import Flask
@@ -130,13 +131,13 @@ def production(request: pytest.FixtureRequest) -> t.Iterator[tuple[str, str]]:
         base.set(database="postgres") if backend == "postgresql" else base._replace(database=None)
     )
     admin = sa.create_engine(admin_url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
+    with checking_from_outside(), admin.connect() as conn:
         conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
         conn.exec_driver_sql(f"CREATE DATABASE {name}")
     try:
         yield url_for(backend), name
     finally:
-        with admin.connect() as conn:
+        with checking_from_outside(), admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
         admin.dispose()
 
@@ -146,7 +147,7 @@ def tables_in(url: str, name: str) -> list[str]:
         sa.engine.make_url(url).set(database=name), poolclass=sa.pool.NullPool
     )
     try:
-        with engine.connect() as conn:
+        with checking_from_outside(), engine.connect() as conn:
             return sa.inspect(conn).get_table_names()
     finally:
         engine.dispose()
@@ -820,14 +821,19 @@ def test_another_database_on_the_same_server_is_not_joined(server_url: str) -> N
     seen: list[str] = []
 
     def test_it(self: TestCase) -> None:
+        # Not joined (it is another database), and not let through either: what it
+        # wrote would be committed for real (issue 19, item 1).
         engine = sa.create_engine(other_database)
-        with engine.connect() as conn:
-            seen.append(type(conn).__name__)
-        engine.dispose()
+        try:
+            with self.assertRaisesRegex(IsolationError, "Include that database in the isolation"):
+                engine.connect()
+            seen.append("refused")
+        finally:
+            engine.dispose()
 
     result = run(make_case(pooled_url, test_it=test_it))
     assert problems(result) == []
-    assert seen == ["Connection"]
+    assert seen == ["refused"]
     assert_nothing_left(pooled_url)
 
 

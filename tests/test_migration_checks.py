@@ -20,6 +20,7 @@ from _commands import PYTEST
 from _dbs import POSTGRESQL
 from _dbs import SERVERS
 from _dbs import backend_params
+from _dbs import checking_from_outside
 from _dbs import require
 from _migrated import add_revision
 from _migrated import create_app
@@ -88,7 +89,7 @@ def leftovers(backend: str) -> list[str]:
             " WHERE schema_name LIKE '%%\\_checks'"
         )
     try:
-        with engine.connect() as conn:
+        with checking_from_outside(), engine.connect() as conn:
             found = [row[0] for row in conn.exec_driver_sql(query)]
     finally:
         engine.dispose()

@@ -60,6 +60,7 @@ import weakref
 
 from .. import _internals
 from .. import schema as _schema
+from .._own_connections import library_connections
 from .._stacks import stack_for
 from ..databases import before_drop
 from . import _registry as registry
@@ -69,6 +70,7 @@ from ._guard import check_connected
 from ._guard import check_schemas
 from ._guard import check_url
 from ._guard import connected_database
+from ._guard import other_databases
 from ._guard import server_identity
 from ._joined import JoinedConnections
 from ._patches import EnginePatches
@@ -169,6 +171,10 @@ class DatabaseIsolation:
         and when it ends (and each :meth:`savepoint` level) the tables written are
         emptied, their rows from before put back and their sequences reset (see
         :doc:`/real-commits`).
+    :param shared: the isolation holds data several tests share, each in a
+        :meth:`savepoint` (class- or module-level data): a statement that leaves session
+        state ROLLBACK does not undo (``SET``, a lock...) is refused, since the
+        connection cannot be replaced between those tests.
     """
 
     def __init__(
@@ -186,6 +192,7 @@ class DatabaseIsolation:
         reset_sequences: bool = False,
         thread_wait_timeout: float | None = None,
         real_commits: bool = False,
+        shared: bool = False,
     ) -> None:
         #: Where the engines, tables and sessions of ``db`` are.
         self.stack: Stack = stack_for(db, db_label)
@@ -209,6 +216,7 @@ class DatabaseIsolation:
         #: The test's connection to each database, with its outer transaction: the
         #: mapping the joined connections run on, which this lifecycle fills and ends.
         self._connections = self._joins.connections
+        self._joins.shared = shared
         self._undo = contextlib.ExitStack()
         self._bound: dict[t.Hashable, Database] = {}
         #: Whether this isolation commits for real (:doc:`/real-commits`).
@@ -237,37 +245,43 @@ class DatabaseIsolation:
         self._joins.gate = Gate(self._timeout)
         _unended.add(self)
         try:
-            _schema.ensure_schema(
-                app,
-                self.stack,
-                {key: database.engine for key, database in databases.items()},
-                self.schema,
-                check=functools.partial(self._check_new, app, databases),
-                allow_any_database=self.allow_any_database,
-                owner=self.owner,
-            )
-            for key, database in databases.items():
-                if database not in self._connections:
-                    self._connect(app, key, database)
-                metadata = self.stack.metadatas.get(key)
-                if not self.allow_any_database:
-                    check_schemas(self.opt_in, self.stack, key, database, metadata)
-            if self.real_commits:
-                self._start_real()
-            else:
-                if self.resets_sequences:
-                    self._reset_mysql_counters()
-                for conn in self._connections.values():
-                    self._begin(conn)
-                if self.resets_sequences:
-                    self._reset_postgresql_sequences()
-            self._joins.push_level()
-            EnginePatches.add(self)
-            self._undo.callback(EnginePatches.remove, self)
-            self._undo.enter_context(self.route(app))
+            with library_connections():
+                self._start(app, databases)
         except BaseException:
             self.end()
             raise
+
+    def _start(self, app: flask.Flask, databases: dict[t.Hashable, Database]) -> None:
+        """Schema, connections, transactions, patches (the library's own connections:
+        the guard's reach lets them through)."""
+        _schema.ensure_schema(
+            app,
+            self.stack,
+            {key: database.engine for key, database in databases.items()},
+            self.schema,
+            check=functools.partial(self._check_new, app, databases),
+            allow_any_database=self.allow_any_database,
+            owner=self.owner,
+        )
+        for key, database in databases.items():
+            if database not in self._connections:
+                self._connect(app, key, database)
+            metadata = self.stack.metadatas.get(key)
+            if not self.allow_any_database:
+                check_schemas(self.opt_in, self.stack, key, database, metadata)
+        if self.real_commits:
+            self._start_real()
+        else:
+            if self.resets_sequences:
+                self._reset_mysql_counters()
+            for conn in self._connections.values():
+                self._begin(conn)
+            if self.resets_sequences:
+                self._reset_postgresql_sequences()
+        self._joins.push_level()
+        EnginePatches.add(self)
+        self._undo.callback(EnginePatches.remove, self)
+        self._undo.enter_context(self.route(app))
 
     def covers(self, app: flask.Flask) -> bool:
         """Whether this isolation is active and has every database of ``db`` for
@@ -320,8 +334,11 @@ class DatabaseIsolation:
         # rolled back, then the patches restored.
         with contextlib.ExitStack() as stack:
             stack.push(self._undo)
-            for conn in self._connections.values():
-                stack.callback(_close, conn)
+            for database, conn in self._connections.items():
+                if database in self._joins.dirty:
+                    stack.callback(_reset, conn)
+                else:
+                    stack.callback(_close, conn)
             if self._real is not None:
                 stack.callback(self._real.end)
             stack.callback(self._joins.cut_off_all)
@@ -582,6 +599,8 @@ class DatabaseIsolation:
                 database.actual = connected_database(conn)
             if database.server is None:
                 database.server = server_identity(conn)
+            if database.others is None:
+                database.others = other_databases(conn, database.actual)
             # The check's own transaction; the test's begins in _begin().
             conn.rollback()
         except BaseException:
@@ -606,6 +625,28 @@ class DatabaseIsolation:
 def _close(conn: Connection) -> None:
     # Closing rolls back the outer transaction and returns the connection to its pool.
     conn.close()
+
+
+def _reset(conn: Connection) -> None:
+    """Give back a connection left with session state ROLLBACK does not undo: roll back,
+    release what a new connection might still see held for a moment (advisory and
+    named locks: the server frees them only once it has noticed the disconnect), then
+    drop the DB-API connection, so that the pool makes a fresh one."""
+    try:
+        conn.rollback()
+        backend = conn.dialect.name
+        if backend == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_unlock_all()")
+        elif backend in {"mysql", "mariadb"}:
+            conn.exec_driver_sql("SELECT RELEASE_ALL_LOCKS()")
+        conn.rollback()
+    except Exception:
+        pass  # the connection is dropped anyway
+    finally:
+        try:
+            conn.invalidate()
+        finally:
+            conn.close()
 
 
 @contextlib.contextmanager

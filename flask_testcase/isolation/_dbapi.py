@@ -100,6 +100,21 @@ class DBAPIProxy:
                 self._refuse(f"a DB-API connection's {name}()")
 
             return refused
+        if name == "select_db" and callable(value):
+            # pymysql's and mysqlclient's switch of the current database (USE).
+
+            def select_db(db: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:
+                self._check()
+                from ._sql import Change
+
+                target = db.decode() if isinstance(db, bytes) else str(db)
+                self._hooks.changing(
+                    self._joined, Change("use", "select_db()", target), f"select_db({target!r})"
+                )
+                with self._hooks.statement(self._joined):
+                    return value(db, *args, **kwargs)
+
+            return select_db
         if name in _THROUGH_CURSOR and callable(value):
 
             def through_cursor(*args: t.Any, **kwargs: t.Any) -> t.Any:

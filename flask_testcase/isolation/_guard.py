@@ -35,6 +35,7 @@ __all__ = [
     "check_schemas",
     "check_url",
     "connected_database",
+    "other_databases",
     "server_identity",
 ]
 
@@ -157,6 +158,25 @@ def connected_database(conn: Connection) -> str:
         return ""
     query = "SELECT current_database()" if backend == "postgresql" else "SELECT DATABASE()"
     return str(conn.exec_driver_sql(query).scalar() or "")
+
+
+#: MySQL/MariaDB's own databases: a qualified name may read them (SQLAlchemy's
+#: reflection does).
+_SYSTEM_DATABASES = frozenset({"information_schema", "performance_schema", "mysql", "sys"})
+
+
+def other_databases(conn: Connection, actual: str | None) -> frozenset[str]:
+    """On MySQL/MariaDB, the server's databases (lower case) that are neither the
+    test's (``actual``), a test database nor the server's own: a qualified name
+    (``production.t``) must not reach them. Empty elsewhere."""
+    if conn.dialect.name not in {"mysql", "mariadb"}:
+        return frozenset()
+    names = {str(row[0]) for row in conn.exec_driver_sql("SHOW DATABASES")}
+    return frozenset(
+        name.lower()
+        for name in names
+        if name != actual and not is_test_name(name) and name.lower() not in _SYSTEM_DATABASES
+    )
 
 
 def server_identity(conn: Connection) -> tuple[str, ...] | None:

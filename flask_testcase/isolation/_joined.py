@@ -20,6 +20,9 @@ import weakref
 
 from .. import _internals
 from .._stacks import NOT_FOUND
+from .._testnames import is_test_name
+from ..databases import NotATestDatabaseError
+from ..databases import is_test_database
 from ._dbapi import SharedConnection
 from ._errors import IsolationError
 from ._guard import server_identity
@@ -27,9 +30,13 @@ from ._registry import databases
 from ._registry import direct_connect
 from ._registry import identity
 from ._registry import index
+from ._registry import is_memory
 from ._sql import TRANSACTION_CONTROL
+from ._sql import Change
 from ._sql import harmless
 from ._sql import refusal
+from ._sql import session_changes
+from ._sql import sniffer
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -54,11 +61,13 @@ _servers: weakref.WeakKeyDictionary[Engine, tuple[str, ...] | None] = weakref.We
 class JoinedState:
     """What isolation keeps for one joined connection."""
 
-    __slots__ = ("autocommit", "holder", "main", "savepoint")
+    __slots__ = ("autocommit", "database", "holder", "main", "savepoint")
 
-    def __init__(self, main: Connection) -> None:
+    def __init__(self, main: Connection, database: Database) -> None:
         #: The test's connection to the database, which the joined one runs on.
         self.main = main
+        #: The database.
+        self.database = database
         #: ``isolation_level="AUTOCOMMIT"``: each statement is a savepoint of its own.
         self.autocommit = False
         #: The savepoint of its open transaction (None: none open).
@@ -92,6 +101,12 @@ class JoinedConnections:
         #: The lists of :meth:`DatabaseIsolation.capture_queries
         #: <flask_testcase.DatabaseIsolation.capture_queries>` blocks now running.
         self.recorders: list[list[str]] = []
+        #: Databases whose test connection was left with session state that ROLLBACK
+        #: does not undo: it is reset when the isolation ends.
+        self.dirty: set[Database] = set()
+        #: The isolation holds data several tests share (class- or module-level): the
+        #: session state of its connections cannot be reset between them.
+        self.shared = False
         self._savepoint_ids = itertools.count(1)
 
     # -- the test's connections ------------------------------------------------------
@@ -144,7 +159,10 @@ class JoinedConnections:
             if database is None:
                 return None
         joined = _internals.joined_connection_class()(
-            engine, self, JoinedState(self.connections[database]), database.engine.dialect
+            engine,
+            self,
+            JoinedState(self.connections[database], database),
+            database.engine.dialect,
         )
         self.levels[-1].add(joined)
         return joined
@@ -267,11 +285,26 @@ class JoinedConnections:
             conn.dialect.do_release_savepoint(state.main, name)
 
     def executing(self, conn: Joined, statement: str) -> None:
+        main = conn.state.main
+        dialect = conn.dialect.name
+        database = conn.state.database
         if harmless(statement):
             reason = None
+            sniff = database.sniff
+            if sniff is None:
+                sniff = database.sniff = sniffer(dialect, database.others or ())
+            scan = sniff.search(statement) is not None
         else:
-            main = conn.state.main
-            reason = refusal(statement, conn.dialect.name, lambda: _standard_strings(main))
+            reason = refusal(statement, dialect, lambda: _standard_strings(main))
+            scan = True
+        if reason is None and scan:
+            for change in session_changes(
+                statement,
+                dialect,
+                lambda: _standard_strings(main),
+                databases=database.others or (),
+            ):
+                self.changing(conn, change, statement)
         if reason is not None:
             shown = " ".join(statement.split())
             raise IsolationError(
@@ -285,6 +318,85 @@ class JoinedConnections:
         if self.recorders and not TRANSACTION_CONTROL.match(statement):
             for queries in self.recorders:
                 queries.append(statement)
+
+    def changing(self, conn: Joined, change: Change, statement: str) -> None:
+        """``conn`` is about to change session state that ROLLBACK does not undo: let
+        it, and reset the test's connection when the isolation ends; or refuse where
+        the state cannot be put back (or reaches a database not for tests)."""
+        database = conn.state.database
+        shown = " ".join(statement.split())[:200]
+        if change.kind == "qualified":
+            raise NotATestDatabaseError(
+                f"flask_testcase refuses this statement of {self.owner}: on MySQL/MariaDB"
+                f" {change.target}.name is a table in the database {change.target!r},"
+                " which is not a test database (the test's is"
+                f" {database.actual!r}): {shown!r}. Name the test database's tables"
+                " without a database, or map the schema to a test database in the"
+                " testing config (execution_options={'schema_translate_map': {...}})."
+            )
+        if change.kind == "use":
+            target = change.target or ""
+            if not (is_test_name(target) or target == database.actual):
+                raise NotATestDatabaseError(
+                    f"flask_testcase refuses to switch {self.owner}'s connection to the"
+                    f" database {target!r} ({change.what}): its name does not mark it as a"
+                    " test database, and everything after would run there. Keep to the"
+                    " test's database, or point the testing config at a test database."
+                )
+        if change.kind == "attach":
+            self._check_attach(change, shown)
+        if is_memory(database.engine.url):
+            raise IsolationError(
+                f"{self.owner} runs on an in-memory SQLite database, and refuses this"
+                f" statement: {change.what} stays on the connection after the test's"
+                " rollback, and the only way to undo it, a new connection, would lose the"
+                f" database itself: {shown!r}. Set it for every test where the connection"
+                " is made (an event.listen(engine, 'connect', ...) in create_app), or use"
+                " a SQLite file (sqlite:////tmp/test_app.db), whose connection is"
+                " replaced after such a test."
+            )
+        if self.shared or len(self.levels) > 1:
+            raise IsolationError(
+                f"{self.owner} runs over data shared by several tests (setUpTestData, a"
+                " data fixture), in a transaction that stays open between them, and"
+                f" refuses this statement: {change.what} stays on the connection after a"
+                " rollback, so the next test of the group would inherit it, and the"
+                f" connection cannot be replaced before the group ends: {shown!r}. Move"
+                " the test to a class or module without shared data, or set it for"
+                " every test where the connection is made (an event.listen(engine,"
+                " 'connect', ...))."
+            )
+        self.dirty.add(database)
+
+    def _check_attach(self, change: Change, shown: str) -> None:
+        import os
+
+        target = change.target
+        if target is None:
+            raise IsolationError(
+                f"{self.owner} refuses an ATTACH whose file is not given as a literal"
+                f" (the guard must see it): {shown!r}. Write the file name in the"
+                " statement."
+            )
+        path = target[5:].split("?", 1)[0] if target.startswith("file:") else target
+        if path in {"", ":memory:"} or "mode=memory" in target:
+            return
+        path = os.path.abspath(path)
+        from sqlalchemy.engine import make_url
+
+        if not is_test_database(make_url("sqlite:///" + path)):
+            raise NotATestDatabaseError(
+                f"flask_testcase refuses {self.owner}'s ATTACH of {path!r}: its name does"
+                " not mark it as a test database (test.db, test_*.db or *_test.db, or a"
+                f" file under the temporary directory): {shown!r}. Attach a test"
+                " database."
+            )
+        if not os.path.exists(path):
+            raise IsolationError(
+                f"{self.owner} refuses to ATTACH {path!r}: the file does not exist, and"
+                " SQLite would create it, which no rollback undoes. Make the file"
+                " before the tests (or attach ':memory:')."
+            )
 
     def check_open(self, conn: Joined) -> None:
         if self.ended or _internals.pool_connection(conn) is None:

@@ -45,7 +45,7 @@ class Database:
     """A database of the run: the engine that serves it, and whether the database it
     connects to was checked (its schema is :mod:`flask_testcase.schema`'s)."""
 
-    __slots__ = ("__weakref__", "actual", "engine", "server")
+    __slots__ = ("__weakref__", "actual", "engine", "others", "server", "sniff")
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -54,6 +54,12 @@ class Database:
         #: Which server and database the first connection reached
         #: (:func:`~._guard.server_identity`), to know it under another URL.
         self.server: tuple[str, ...] | None = None
+        #: MySQL/MariaDB: the server's other databases not named for tests (lower
+        #: case), which no qualified name may reach (None: not asked yet).
+        self.others: frozenset[str] | None = None
+        #: What finds, cheaply, a statement that may change session state
+        #: (:func:`~._sql.sniffer`; None: not made yet).
+        self.sniff: t.Any = None
 
 
 #: The run's databases, by (rendered URL, db, bind key); db and key are None except in
@@ -112,5 +118,9 @@ def identity(url: URL) -> tuple[t.Any, ...] | None:
 
 
 def direct_connect(engine: Engine) -> Connection:
-    """A connection from ``engine``'s own pool, never a joined one."""
-    return EnginePatches.original_connect(engine)
+    """A connection from ``engine``'s own pool, never a joined one (the library's own:
+    the guard's reach lets it through, :func:`~._reach.library_connections`)."""
+    from .._own_connections import library_connections
+
+    with library_connections():
+        return EnginePatches.original_connect(engine)

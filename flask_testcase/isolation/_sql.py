@@ -47,10 +47,13 @@ if t.TYPE_CHECKING:
 __all__ = [
     "READINGS",
     "TRANSACTION_CONTROL",
+    "Change",
     "Reading",
     "harmless",
     "readings",
     "refusal",
+    "session_changes",
+    "sniffer",
     "statement_heads",
 ]
 
@@ -208,10 +211,14 @@ _SPECIAL = re.compile(r"[-#/*'\"`\[$]")
 _MYSQL_AFTER_DASHES = frozenset(" \x7f" + "".join(map(chr, range(32))))
 
 
-def statement_heads(sql: str, reading: Reading) -> list[str]:
+def statement_heads(sql: str, reading: Reading, *, names: bool = False) -> list[str]:
     """Each statement of ``sql`` as ``reading`` reads it, with comments and quoted text
     blanked (a string or quoted identifier becomes ``''``), so that what it starts with
-    can be read."""
+    can be read.
+
+    :param names: keep a quoted identifier made of word characters as that word
+        (```prod`.t`` reads ``prod.t``), for the names a statement reaches.
+    """
     out: list[str] = []
     i, n = 0, len(sql)
     # Inside /*! ... */ (MySQL): its */ ends it; elsewhere */ is two operators.
@@ -246,15 +253,17 @@ def statement_heads(sql: str, reading: Reading) -> list[str]:
             out.append(" '' ")
         elif c == '"':
             escapes = reading.double_quoted_strings and reading.backslash_escapes
-            i = _quoted_end(sql, i, '"', escapes)
-            out.append(" '' ")
+            start, i = i, _quoted_end(sql, i, '"', escapes)
+            out.append(
+                _name(sql[start:i]) if names and not reading.double_quoted_strings else " '' "
+            )
         elif c == "`" and reading.backticks:
-            i = _quoted_end(sql, i, "`", escapes=False)
-            out.append(" '' ")
+            start, i = i, _quoted_end(sql, i, "`", escapes=False)
+            out.append(_name(sql[start:i]) if names else " '' ")
         elif c == "[" and reading.brackets:
             j = sql.find("]", i + 1)
-            i = n if j < 0 else j + 1
-            out.append(" '' ")
+            start, i = i, n if j < 0 else j + 1
+            out.append(_name(sql[start:i]) if names else " '' ")
         elif c == "$" and reading.dollar_quotes and (tag := _dollar_tag(sql, i)):
             j = sql.find(tag, i + len(tag))
             i = n if j < 0 else j + len(tag)
@@ -263,6 +272,15 @@ def statement_heads(sql: str, reading: Reading) -> list[str]:
             out.append(c)
             i += 1
     return [part.strip() for part in "".join(out).split(";") if part.strip()]
+
+
+_WORD = re.compile(r"[\w$]+\Z")
+
+
+def _name(quoted: str) -> str:
+    """A quoted identifier as a bare word when it is one (else blanked)."""
+    inner = quoted[1:-1]
+    return f" {inner} " if _WORD.match(inner) else " '' "
 
 
 def _line_comment_at(sql: str, i: int, reading: Reading) -> bool:
@@ -378,3 +396,137 @@ def refusal(
             if reason is not None:
                 return reason
     return None
+
+
+# -- session state ---------------------------------------------------------------------
+#
+# What a statement leaves on the connection that ROLLBACK does not undo: settings,
+# variables, temporary tables, locks, prepared statements, another current database,
+# attached files. Read with the same readings as refusal(), so that a string or a
+# comment never counts and a second statement after a ``;`` does.
+
+
+class Change(t.NamedTuple):
+    """Session state a statement changes (:func:`session_changes`)."""
+
+    #: ``"state"`` (settings and the like, undone by a new connection), ``"use"``
+    #: (another current database: ``target``), ``"attach"`` (SQLite: the file
+    #: ``target``, None when not given as a literal), ``"qualified"`` (MySQL: a name
+    #: in the database ``target``).
+    kind: str
+    #: What it is, for messages ("SET", "GET_LOCK()").
+    what: str
+    target: str | None = None
+
+
+# Statements that leave state behind whatever they are given.
+_MYSQL_STATE = re.compile(
+    r"(?P<what>SET|CREATE\s+(?:OR\s+REPLACE\s+)?TEMPORARY\s+TABLE|DROP\s+TEMPORARY\s+TABLE"
+    r"|PREPARE|DEALLOCATE|DROP\s+PREPARE|HANDLER)\b",
+    re.IGNORECASE,
+)
+_MYSQL_LOCK = re.compile(r"\bGET_LOCK\s*\(", re.IGNORECASE)
+_MYSQL_VARIABLE = re.compile(r"@[\w$.]*\s*:=|\bINTO\s+@", re.IGNORECASE)
+_MYSQL_USE = re.compile(r"USE\s+([\w$]+)\s*\Z", re.IGNORECASE)
+_PG_LOCK = re.compile(r"\bpg_(?:try_)?advisory_lock(?:_shared)?\s*\(", re.IGNORECASE)
+_PG_STATE = re.compile(r"(?P<what>PREPARE|DEALLOCATE)\b", re.IGNORECASE)
+_SQLITE_PRAGMA = re.compile(
+    r"PRAGMA\s+(?:[\w$]+\s*\.\s*)?(?P<name>[\w$]+)\s*(?P<set>=|\()?", re.IGNORECASE
+)
+_SQLITE_ATTACH = re.compile(r"(?P<what>ATTACH|DETACH)\b", re.IGNORECASE)
+_SQLITE_ATTACHED = re.compile(r"\s*ATTACH\s+(?:DATABASE\s+)?'((?:[^']|'')*)'", re.IGNORECASE)
+#: SQLite pragmas that take an argument and only read (a table's columns, a check),
+#: and those that write the database file inside the transaction (rolled back).
+_SQLITE_READ_PRAGMAS = frozenset(
+    {"table_info", "table_xinfo", "table_list", "index_info", "index_xinfo", "index_list",
+     "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check",
+     "user_version", "application_id", "schema_version", "data_version", "page_count",
+     "freelist_count", "database_list", "collation_list", "function_list",
+     "module_list", "pragma_list", "compile_options", "optimize", "incremental_vacuum",
+     "wal_checkpoint"}
+)  # fmt: skip
+_QUALIFIED = re.compile(r"(?<![\w$.])([\w$]+)\s*\.\s*[\w$*']")
+
+# Cheap looks for state in a statement harmless() lets through without a scan.
+_SNIFF = {
+    "postgresql": r"advisory_lock",
+    "mysql": r"GET_LOCK|:=|INTO\s+@",
+    "mariadb": r"GET_LOCK|:=|INTO\s+@",
+    "sqlite": r"\A\s*PRAGMA\b",
+}
+
+
+def sniffer(dialect: str, databases: t.Collection[str] = ()) -> re.Pattern[str]:
+    """A pattern that finds, in a statement :func:`harmless` lets through, what may
+    change session state on ``dialect`` (or, on MySQL, name one of ``databases``):
+    only a statement it finds is read in full by :func:`session_changes`."""
+    parts = [_SNIFF.get(dialect, r"advisory_lock|GET_LOCK|:=|INTO\s+@|\A\s*PRAGMA\b")]
+    if databases:
+        names = "|".join(re.escape(name) for name in sorted(databases))
+        parts.append(rf"(?<![\w$.])[`\"]?(?:{names})[`\"]?\s*\.")
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+def session_changes(
+    statement: str,
+    dialect: str,
+    standard_strings: Callable[[], bool | None] | None = None,
+    *,
+    databases: t.Collection[str] = (),
+) -> list[Change]:
+    """The session state ``statement`` changes on ``dialect``, in any of its readings.
+
+    :param databases: on MySQL/MariaDB, the names (lower case) of databases a
+        qualified name must not reach (``production.t``): each one found is a
+        ``"qualified"`` change.
+    """
+    found: list[Change] = []
+    for reading in readings(dialect, statement, standard_strings):
+        for head in statement_heads(statement, reading, names=True):
+            for change in _changes(head, dialect, databases):
+                if change not in found:
+                    found.append(change)
+    if dialect == "sqlite":
+        found = [_attached(statement) if c.kind == "attach" else c for c in found]
+    return found
+
+
+def _changes(head: str, dialect: str, databases: t.Collection[str]) -> list[Change]:
+    out: list[Change] = []
+    if dialect in _MYSQL or dialect not in {"postgresql", "sqlite"}:
+        use = _MYSQL_USE.match(head)
+        if use is not None:
+            out.append(Change("use", "USE", use.group(1)))
+        elif (m := _MYSQL_STATE.match(head)) is not None:
+            out.append(Change("state", " ".join(m.group("what").upper().split())))
+        if _MYSQL_LOCK.search(head):
+            out.append(Change("state", "GET_LOCK()"))
+        if _MYSQL_VARIABLE.search(head):
+            out.append(Change("state", "a user variable (@name := ...)"))
+        if databases:
+            for name in _QUALIFIED.findall(head):
+                if name.lower() in databases:
+                    out.append(Change("qualified", f"{name}.", name))
+    if dialect in {"postgresql"} or dialect not in {*_MYSQL, "sqlite"}:
+        if _PG_LOCK.search(head):
+            out.append(Change("state", "pg_advisory_lock()"))
+        if (m := _PG_STATE.match(head)) is not None and not _ENDS_TRANSACTION.match(head):
+            out.append(Change("state", m.group("what").upper()))
+    if dialect == "sqlite" or dialect not in {*_MYSQL, "postgresql"}:
+        pragma = _SQLITE_PRAGMA.match(head)
+        if (
+            pragma is not None
+            and pragma.group("set")
+            and pragma.group("name").lower() not in _SQLITE_READ_PRAGMAS
+        ):
+            out.append(Change("state", f"PRAGMA {pragma.group('name').lower()}"))
+        if (m := _SQLITE_ATTACH.match(head)) is not None:
+            what = m.group("what").upper()
+            out.append(Change("attach" if what == "ATTACH" else "state", what))
+    return out
+
+
+def _attached(statement: str) -> Change:
+    """The file an ``ATTACH`` names, when it is given as a literal."""
+    m = _SQLITE_ATTACHED.match(statement)
+    return Change("attach", "ATTACH", None if m is None else m.group(1).replace("''", "'"))
