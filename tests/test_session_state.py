@@ -376,3 +376,81 @@ def test_mysql_names_in_a_database_not_for_tests_are_refused(
     )
     # Not a row, not a table, not even the counter moved.
     assert production_state(production) == before
+
+
+# -- data shared by several tests ------------------------------------------------------
+
+SHARED_CASE = """
+from flask_testcase import IsolationError, TestCase
+
+
+class Shared(TestCase):
+    db = db
+
+    def create_app(self):
+        return create_app(URL)
+
+    @classmethod
+    def setUpTestData(cls):
+        db.session.add(StateRow(n=1))
+
+    def test_1_changes_the_session(self):
+        with pytest.raises(IsolationError, match=MATCH):
+            run(CHANGE)
+
+    def test_2_finds_it_clean(self):
+        assert value("SELECT count(*) FROM state_row") == 1
+"""
+
+SHARED_PLUGIN = """
+from flask_testcase import IsolationError
+from flask_testcase.pytest_plugin import data_fixture
+
+APP = create_app(URL)
+
+
+@pytest.fixture(scope="module")
+def app():
+    return APP
+
+
+@data_fixture(scope="module")
+def rows(db):
+    db.session.add(StateRow(n=1))
+
+
+def test_1_changes_the_session(rows, db):
+    with pytest.raises(IsolationError, match=MATCH):
+        run(CHANGE)
+
+
+def test_2_finds_it_clean(rows, db):
+    assert value("SELECT count(*) FROM state_row") == 1
+"""
+
+SHARED_CHANGE = {
+    "mysql": "SET @x=1",
+    "postgresql": "SELECT pg_advisory_lock(4243)",
+    "sqlite": "PRAGMA query_only=1",
+}
+
+
+@pytest.mark.parametrize("door", DOORS)
+@pytest.mark.parametrize("backend", [p for p in backend_params() if p.id != "sqlite_memory"])
+def test_over_shared_data_a_statement_that_leaves_state_is_refused(
+    pytester: pytest.Pytester, backend: str, door: str
+) -> None:
+    url = url_for(backend, "state")
+    pytester.makepyfile(stateapp=APP)
+    header = (
+        "import pytest\nfrom stateapp import StateRow, create_app, db, run, value\n"
+        f"URL = {url!r}\nCHANGE = {SHARED_CHANGE[backend_of(url)]!r}\n"
+        "MATCH = 'shared by several tests'\n"
+    )
+    module = SHARED_CASE if door == "case" else SHARED_PLUGIN
+    pytester.makepyfile(test_shared=header + module)
+    result = pytester.runpytest("-p", "no:flask", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    if backend_of(url) == "postgresql":
+        held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4243"
+        assert scalar(url, held) == 0

@@ -16,6 +16,8 @@ from flask_testcase.isolation._sql import READINGS
 from flask_testcase.isolation._sql import harmless
 from flask_testcase.isolation._sql import readings
 from flask_testcase.isolation._sql import refusal
+from flask_testcase.isolation._sql import session_changes
+from flask_testcase.isolation._sql import sniffer
 from flask_testcase.isolation._sql import statement_heads
 
 
@@ -321,3 +323,69 @@ class TestFastPath:
     )
     def test_anything_else_is_scanned(self, sql: str) -> None:
         assert not harmless(sql)
+
+
+# -- session state (issue 19) -----------------------------------------------------------
+
+# (dialect, SQL, the kinds and what of each change found; [] for none)
+STATE = [
+    ("mysql", "SET FOREIGN_KEY_CHECKS=0", [("state", "SET")]),
+    ("mysql", "set @x = 42", [("state", "SET")]),
+    ("mysql", "SELECT @y := 7", [("state", "a user variable (@name := ...)")]),
+    ("mysql", "SELECT 1 INTO @z", [("state", "a user variable (@name := ...)")]),
+    ("mysql", "CREATE TEMPORARY TABLE tmp (x INT)", [("state", "CREATE TEMPORARY TABLE")]),
+    ("mysql", "SELECT GET_LOCK('a', 0)", [("state", "GET_LOCK()")]),
+    ("mysql", "USE `test_other`", [("use", "USE")]),
+    ("mysql", "SELECT 'GET_LOCK(' , ':='", []),
+    ("mysql", "SELECT 1 /* SET x=1 */", []),
+    ("mysql", "SELECT 1; SET time_zone='+05:00'", [("state", "SET")]),
+    ("mysql", "SELECT IS_USED_LOCK('a')", []),
+    ("postgresql", "SELECT pg_advisory_lock(1)", [("state", "pg_advisory_lock()")]),
+    ("postgresql", "SELECT pg_try_advisory_lock_shared(1)", [("state", "pg_advisory_lock()")]),
+    ("postgresql", "SELECT pg_advisory_xact_lock(1)", []),
+    ("postgresql", "PREPARE p AS SELECT 1", [("state", "PREPARE")]),
+    ("postgresql", "SELECT $$pg_advisory_lock(1)$$", []),
+    ("postgresql", "SET search_path TO x", []),
+    ("sqlite", "PRAGMA query_only=1", [("state", "PRAGMA query_only")]),
+    (
+        "sqlite",
+        "PRAGMA main.ignore_check_constraints = ON",
+        [("state", "PRAGMA ignore_check_constraints")],
+    ),
+    ("sqlite", "PRAGMA query_only", []),
+    ("sqlite", "PRAGMA table_info(users)", []),
+    ("sqlite", "PRAGMA user_version = 3", []),
+    ("sqlite", "DETACH x", [("state", "DETACH")]),
+    ("sqlite", "ATTACH DATABASE 'a.db' AS a", [("attach", "ATTACH")]),
+]
+
+
+@pytest.mark.parametrize(("dialect", "sql", "expected"), STATE)
+def test_statements_that_leave_session_state_are_found(
+    dialect: str, sql: str, expected: list[tuple[str, str]]
+) -> None:
+    assert [(c.kind, c.what) for c in session_changes(sql, dialect)] == expected
+
+
+def test_the_targets_of_use_attach_and_qualified_names_are_read() -> None:
+    (use,) = session_changes("USE `test_other`", "mysql")
+    assert use.target == "test_other"
+    (attach,) = session_changes("ATTACH 'it''s.db' AS a", "sqlite")
+    assert attach.target == "it's.db"
+    (unknown,) = session_changes("ATTACH ? AS a", "sqlite")
+    assert unknown.target is None
+    names = {"production"}
+    sql = "SELECT * FROM `production`.`t` JOIN test_x.u ON 1 WHERE 'production.t' = t.x"
+    assert [(c.kind, c.target) for c in session_changes(sql, "mysql", databases=names)] == [
+        ("qualified", "production")
+    ]
+
+
+def test_the_sniffer_finds_what_a_harmless_statement_may_hide() -> None:
+    mysql = sniffer("mysql", ["production"])
+    assert mysql.search("SELECT GET_LOCK('a', 0)")
+    assert mysql.search("SELECT * FROM `production`.t")
+    assert not mysql.search("SELECT users.id FROM users WHERE users.name = %s")
+    assert sniffer("postgresql").search("SELECT pg_advisory_lock(1)")
+    assert sniffer("sqlite").search("PRAGMA query_only=1")
+    assert not sniffer("sqlite").search("SELECT 1")

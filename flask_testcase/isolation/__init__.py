@@ -22,6 +22,9 @@ pytest plugin):
   database (:func:`~flask_testcase.is_test_database`); on the first connection the
   database the server says it is connected to must too, and on MySQL no model may
   live in another database. Each refusal says what it saw and how to fix it.
+  Its reach (``_reach``) is wider than ``db``: during a test every connection a pool
+  hands out must reach a test database, and while an isolation is active be one of
+  its own (the environment's guard step, for both front doors).
 - **One connection and one outer transaction per database** (this module:
   :class:`DatabaseIsolation`, the lifecycle), with savepoints on top for nested
   levels (:meth:`DatabaseIsolation.savepoint`).
@@ -45,6 +48,11 @@ pytest plugin):
   implicitly (DDL, ``LOCK TABLES``, ``SET autocommit``...).
   ``isolation_level="AUTOCOMMIT"`` makes each statement its own savepoint, released at
   once, instead of committing.
+- **Session state** (``_sql``, ``_joined``): a statement that leaves state ROLLBACK
+  does not undo (``SET``, locks, ``PREPARE``, a connection ``PRAGMA``...) marks the
+  test's connection, which :meth:`DatabaseIsolation.end` then replaces instead of
+  returning to the pool; where it cannot (in-memory SQLite, data several tests share)
+  the statement is refused.
 
 Private APIs of SQLAlchemy and the extensions are reached only through
 :mod:`flask_testcase._internals`. This package imports SQLAlchemy only when used.

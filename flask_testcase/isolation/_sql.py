@@ -1,8 +1,11 @@
-"""Reading SQL statements: which ones would end the test's transaction.
+"""Reading SQL statements: which ones would end the test's transaction, and which
+ones leave session state behind that ROLLBACK does not undo.
 
 Joined connections and raw cursors pass every statement to :func:`refusal` before it
-runs; :data:`TRANSACTION_CONTROL` tells the statements isolation adds itself (left out
-of recorded queries).
+runs, and to :func:`session_changes` when it may change session state (every statement
+that is not :func:`harmless`, and those a :func:`sniffer` finds something in);
+:data:`TRANSACTION_CONTROL` tells the statements isolation adds itself (left out of
+recorded queries).
 
 A statement string is read as its database reads it (:class:`Reading`): where each
 string, quoted identifier and comment begins and ends, and so where each statement
