@@ -383,9 +383,11 @@ def test_the_targets_of_use_attach_and_qualified_names_are_read() -> None:
 
 def test_the_sniffer_finds_what_a_harmless_statement_may_hide() -> None:
     mysql = sniffer("mysql", ["production"])
-    assert mysql.search("SELECT GET_LOCK('a', 0)")
-    assert mysql.search("SELECT * FROM `production`.t")
-    assert not mysql.search("SELECT users.id FROM users WHERE users.name = %s")
-    assert sniffer("postgresql").search("SELECT pg_advisory_lock(1)")
-    assert sniffer("sqlite").search("PRAGMA query_only=1")
-    assert not sniffer("sqlite").search("SELECT 1")
+    assert mysql("SELECT GET_LOCK('a', 0)")
+    assert mysql("SELECT @y := 1")
+    assert mysql("SELECT * FROM `Production`.t")
+    assert not mysql("SELECT users.id FROM users WHERE users.name = %s")
+    assert sniffer("postgresql")("SELECT PG_ADVISORY_LOCK(1)")
+    assert not sniffer("postgresql")("SELECT 1")
+    assert sniffer("sqlite")("  pragma query_only=1")
+    assert not sniffer("sqlite")("SELECT 1")

@@ -293,7 +293,7 @@ class JoinedConnections:
             sniff = database.sniff
             if sniff is None:
                 sniff = database.sniff = sniffer(dialect, database.others or ())
-            scan = sniff.search(statement) is not None
+            scan = sniff(statement)
         else:
             reason = refusal(statement, dialect, lambda: _standard_strings(main))
             scan = True
