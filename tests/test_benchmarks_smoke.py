@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from _dbs import checking_from_outside
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -146,7 +147,7 @@ SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 def _postgresql_problem() -> str | None:
     engine = sa.create_engine(SERVER, connect_args={"connect_timeout": 3})
     try:
-        with engine.connect():
+        with checking_from_outside(), engine.connect():
             return None
     except sa.exc.OperationalError as e:
         return f"{SERVER} is unreachable ({e.orig})"
@@ -201,7 +202,7 @@ def test_benchmark_postgresql_suites_run_and_leave_no_database(tmp_path: Path) -
     # made for it (the template, the workers' databases) included.
     engine = sa.create_engine(SERVER)
     try:
-        with engine.connect() as connection:
+        with checking_from_outside(), engine.connect() as connection:
             names = connection.scalars(
                 sa.text("SELECT datname FROM pg_database WHERE datname LIKE :prefix"),
                 {"prefix": f"{name}%"},

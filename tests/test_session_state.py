@@ -281,15 +281,19 @@ def test_attaching_a_file_not_for_tests_or_a_new_one_is_refused(
     production = os.path.join(production_dir(), "production.db")
     sqlite3_file(production)
     missing = pytester.path / "test_missing.db"
-    inner(
-        pytester,
-        door,
-        url,
-        ATTACH_REFUSED,
-        CLEAN_SQLITE,
-        PRODUCTION=production,
-        MISSING=str(missing),
-    )
+    try:
+        inner(
+            pytester,
+            door,
+            url,
+            ATTACH_REFUSED,
+            CLEAN_SQLITE,
+            PRODUCTION=production,
+            MISSING=str(missing),
+        )
+    finally:
+        os.remove(production)
+        os.rmdir(os.path.dirname(production))
     # From outside: the new file was not made.
     assert not missing.exists()
 
