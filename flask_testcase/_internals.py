@@ -82,6 +82,7 @@ __all__ = [
     "bind_key",
     "check_twill_version",
     "check_versions",
+    "checkout_pool",
     "connect_directly",
     "connecting_directly",
     "joined_connection_class",
@@ -203,12 +204,18 @@ def pool_connection(conn: Connection) -> t.Any:
     return conn._dbapi_connection
 
 
+def checkout_pool(fairy: t.Any) -> t.Any:
+    """The pool a checked-out connection ``fairy`` came from
+    (``_ConnectionFairy._pool``), or None."""
+    return getattr(fairy, "_pool", None)
+
+
 def pool_backend(fairy: t.Any) -> str | None:
     """The dialect name (``"postgresql"``, ``"sqlite"``...) of the pool a checked-out
     connection ``fairy`` (a pool ``checkout`` event's third argument) came from:
     SQLAlchemy's ``_ConnectionFairy._pool._dialect``; None for a pool made without an
     engine."""
-    dialect = getattr(getattr(fairy, "_pool", None), "_dialect", None)
+    dialect = getattr(checkout_pool(fairy), "_dialect", None)
     name = getattr(dialect, "name", None)
     return name if isinstance(name, str) else None
 

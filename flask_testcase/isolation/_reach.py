@@ -185,7 +185,8 @@ def _on_checkout(dbapi_connection: t.Any, record: t.Any, proxy: t.Any) -> None:
         )
     from ._patches import EnginePatches
 
-    if EnginePatches.active and not _commits_for_real(backend, actual, EnginePatches.active):
+    pool = _internals.checkout_pool(proxy)
+    if EnginePatches.active and not _commits_for_real(backend, actual, pool, EnginePatches.active):
         shown = actual or "in memory"
         raise IsolationError(
             f"{policy.owner} runs in a database transaction rolled back afterwards, and"
@@ -197,7 +198,7 @@ def _on_checkout(dbapi_connection: t.Any, record: t.Any, proxy: t.Any) -> None:
         )
 
 
-def _commits_for_real(backend: str | None, actual: str, isolations: t.Any) -> bool:
+def _commits_for_real(backend: str | None, actual: str, pool: t.Any, isolations: t.Any) -> bool:
     """Whether the connection reaches a database of an active real-commit isolation,
     whose connections are the app's own from its pools (nothing joins them)."""
     import os
@@ -206,9 +207,9 @@ def _commits_for_real(backend: str | None, actual: str, isolations: t.Any) -> bo
         if not isolation.real_commits:
             continue
         for database in isolation._connections:
-            if database.actual is None or _family(database.engine.dialect.name) != _family(
-                backend
-            ):
+            if pool is not None and pool is database.engine.pool:
+                return True
+            if database.actual is None or _family(database.engine.dialect.name) != _family(backend):
                 continue
             if backend == "sqlite":
                 if actual and os.path.realpath(actual) == os.path.realpath(database.actual):
