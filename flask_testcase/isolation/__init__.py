@@ -83,6 +83,7 @@ from ._guard import server_identity
 from ._joined import JoinedConnections
 from ._patches import EnginePatches
 from ._real import RealCommits
+from ._real import reset_postgresql_sequences
 from ._registry import close_all
 from ._registry import database_for
 from ._registry import direct_connect
@@ -516,22 +517,8 @@ class DatabaseIsolation:
 
     def _reset_postgresql_sequences(self) -> None:
         for database, conn in self._connections.items():
-            if conn.dialect.name != "postgresql":
-                continue
-            preparer = conn.dialect.identifier_preparer
-            parts = []
-            params: dict[str, str] = {}
-            for i, table in enumerate(self._tables(database)):
-                column = table.primary_key.columns[0]
-                params[f"t{i}"] = preparer.format_table(table)
-                params[f"c{i}"] = column.name
-                parts.append(
-                    f"setval(pg_get_serial_sequence(%(t{i})s, %(c{i})s), COALESCE((SELECT"
-                    f" MAX({preparer.quote(column.name)}) FROM {preparer.format_table(table)}),"
-                    " 0) + 1, false)"
-                )
-            if parts:
-                conn.exec_driver_sql("SELECT " + ", ".join(parts), params)
+            if conn.dialect.name == "postgresql":
+                reset_postgresql_sequences(conn, self._tables(database))
 
     # -- queries -------------------------------------------------------------------
 

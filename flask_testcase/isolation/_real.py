@@ -49,7 +49,14 @@ if t.TYPE_CHECKING:
 
     from ._registry import Database
 
-__all__ = ["LOCK_TIMEOUT", "Level", "RealCommits", "WriteTracker", "written_names"]
+__all__ = [
+    "LOCK_TIMEOUT",
+    "Level",
+    "RealCommits",
+    "WriteTracker",
+    "reset_postgresql_sequences",
+    "written_names",
+]
 
 # Hides this module's frames from unittest tracebacks, so a failure points at the test.
 __unittest = True
@@ -444,7 +451,7 @@ def _empty_and_fill(
                     [{k: v for k, v in zip(columns, row) if k in keep} for row in found],
                 )
         if dialect == "postgresql":
-            _reset_postgresql(conn, tables)
+            reset_postgresql_sequences(conn, tables)
         elif dialect in {"mysql", "mariadb"}:
             conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
         conn.commit()
@@ -456,7 +463,9 @@ def _empty_and_fill(
         raise
 
 
-def _reset_postgresql(conn: Connection, tables: list[Table]) -> None:
+def reset_postgresql_sequences(conn: Connection, tables: list[Table]) -> None:
+    """Set the sequence of each table's generated integer key after its highest id, in
+    one statement (both reset_sequences and real-commit mode use it)."""
     from sqlalchemy import Integer
 
     preparer = conn.dialect.identifier_preparer
