@@ -565,7 +565,8 @@ class TestBesidePytestFlask:
             @pytest.mark.options(feature="on")
             def test_write(client, db, templates, config):
                 assert config["FEATURE"] == "on"
-                assert client.post("/notes", data={"text": "a"}).status_code == 302
+                # Flask 3.2 redirects with 303 by default, older releases with 302.
+                assert client.post("/notes", data={"text": "a"}).status_code in (302, 303)
                 assertMessageFlashed("Saved.", "success")
                 client.get("/")
                 assert [t.context["name"] for t in templates] == ["World"]
